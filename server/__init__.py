@@ -1,0 +1,1 @@
+"""An OpenAI-compatible server over vLLM that makes sampling correct and visible."""

@@ -1,0 +1,86 @@
+"""The one vLLM engine a server process owns: start, tokenize, generate, stop."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from vllm import SamplingParams
+from vllm.engine.arg_utils import AsyncEngineArgs
+from vllm.inputs import TokensPrompt
+from vllm.outputs import RequestOutput
+from vllm.v1.engine.async_llm import AsyncLLM
+
+from server.vocabulary import Vocabulary, is_byte_level
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    id: str
+    max_model_len: int
+    vocab_size: int
+
+
+class Engine:
+    """Owns the AsyncLLM and the tokenizer-derived tables the response code needs."""
+
+    def __init__(self, llm: AsyncLLM, info: ModelInfo, vocabulary: Vocabulary) -> None:
+        self._llm = llm
+        self._tokenizer = llm.get_tokenizer()
+        self.info = info
+        self.vocabulary = vocabulary
+
+    @classmethod
+    async def start(cls, args: AsyncEngineArgs) -> Engine:
+        """Build the engine in a worker thread so that the event loop keeps answering
+        /health with 503 while the model loads."""
+        log.info("starting vLLM engine: %s", args)
+        llm = await asyncio.to_thread(AsyncLLM.from_engine_args, args)
+        tokenizer = llm.get_tokenizer()
+        model_config = llm.model_config
+        vocab_size = model_config.get_vocab_size()
+        pieces = tokenizer.convert_ids_to_tokens(list(range(vocab_size)))
+        space_word = tokenizer.convert_ids_to_tokens(
+            tokenizer.encode(" a", add_special_tokens=False)
+        )
+        vocabulary = Vocabulary.from_pieces(
+            [p if p is not None else "" for p in pieces], is_byte_level(space_word[0])
+        )
+        info = ModelInfo(
+            id=model_config.served_model_name,
+            max_model_len=model_config.max_model_len,
+            vocab_size=vocab_size,
+        )
+        return cls(llm, info, vocabulary)
+
+    def apply_chat_template(self, messages: Sequence[dict[str, Any]]) -> list[int]:
+        ids = self._tokenizer.apply_chat_template(
+            list(messages), add_generation_prompt=True, tokenize=True, return_dict=False
+        )
+        return list(ids)
+
+    def encode(self, text: str) -> list[int]:
+        """Prompt text as vLLM's own completions endpoint tokenizes it (with BOS where the
+        model wants one)."""
+        return list(self._tokenizer.encode(text, add_special_tokens=True))
+
+    def decode(self, ids: Sequence[int]) -> str:
+        return self._tokenizer.decode(list(ids))
+
+    def generate(
+        self, prompt_ids: Sequence[int], params: SamplingParams, request_id: str
+    ) -> AsyncIterator[RequestOutput]:
+        """Closing or cancelling the iterator aborts the request inside vLLM."""
+        prompt = TokensPrompt(prompt_token_ids=list(prompt_ids))
+        return self._llm.generate(prompt, params, request_id)
+
+    async def check_health(self) -> None:
+        await self._llm.check_health()
+
+    def shutdown(self) -> None:
+        self._llm.shutdown()

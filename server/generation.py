@@ -1,0 +1,111 @@
+"""What the chat and completions endpoints share: the model check, the context budget, and
+running the n choices of one prompt as engine requests."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import AsyncIterator, Sequence
+
+from server.engine import Engine, ModelInfo
+from server.errors import APIError
+from server.outputs import ChoiceOutput, to_delta
+from server.sampling import OutputRequest, to_sampling_params
+from server.schemas.common import SamplingFields, Usage
+from server.settings import SamplingDefaults
+from server.streams import merge
+
+
+def new_id(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex}"
+
+
+def now() -> int:
+    return int(time.time())
+
+
+def usage(prompt_tokens: int, completion_tokens: int) -> Usage:
+    return Usage(
+        prompt_tokens=prompt_tokens,
+        completion_tokens=completion_tokens,
+        total_tokens=prompt_tokens + completion_tokens,
+    )
+
+
+def check_model(requested: str, info: ModelInfo) -> None:
+    if requested != info.id:
+        raise APIError(
+            f"The model `{requested}` does not exist. This server serves `{info.id}`.",
+            status=404,
+            param="model",
+            code="model_not_found",
+        )
+
+
+def output_budget(
+    prompt_tokens: int, requested: int | None, info: ModelInfo, prompt_param: str
+) -> int:
+    """How many tokens may be generated; unset means up to the end of the context, as
+    OpenAI's chat API does. Too long a request is refused with the sizes, never truncated."""
+    limit = info.max_model_len
+    available = limit - prompt_tokens
+    if requested is None and available >= 1:
+        return available
+    if requested is not None and prompt_tokens + requested <= limit:
+        return requested
+    asked = prompt_tokens + (requested or 1)
+    raise APIError(
+        f"This model's maximum context length is {limit} tokens. However, you requested "
+        f"{asked} tokens ({prompt_tokens} in the {prompt_param}, {requested or 1} in the "
+        f"completion). Please reduce the length of the {prompt_param} or completion.",
+        param=prompt_param,
+        code="context_length_exceeded",
+    )
+
+
+def check_logit_bias(fields: SamplingFields, info: ModelInfo) -> None:
+    for key in fields.logit_bias or {}:
+        if not 0 <= int(key) < info.vocab_size:
+            raise APIError(
+                f"Invalid key in 'logit_bias': {key} is not a token id of this model "
+                f"(0 to {info.vocab_size - 1}).",
+                param="logit_bias",
+                code="invalid_value",
+            )
+
+
+def check_stream_options(fields: SamplingFields) -> None:
+    if fields.stream_options is not None and not fields.stream:
+        raise APIError(
+            "The 'stream_options' parameter is only allowed when 'stream' is enabled.",
+            param="stream_options",
+            code="invalid_value",
+        )
+
+
+def choice_deltas(
+    engine: Engine,
+    prompt_ids: Sequence[int],
+    fields: SamplingFields,
+    defaults: SamplingDefaults,
+    output: OutputRequest,
+    request_id: str,
+    first_index: int = 0,
+) -> AsyncIterator[ChoiceOutput]:
+    """One engine request per choice, merged. vLLM refuses n > 1 with greedy decoding;
+    OpenAI answers it with n identical choices, so n is fanned out here instead."""
+    top_n = max(output.logprobs or 0, output.prompt_logprobs or 0)
+
+    async def one(index: int) -> AsyncIterator[ChoiceOutput]:
+        params = to_sampling_params(fields, defaults, output, index - first_index)
+        async for out in engine.generate(prompt_ids, params, f"{request_id}-{index}"):
+            delta = to_delta(out, index, top_n)
+            if delta.finish_reason not in (None, "stop", "length"):
+                raise APIError(
+                    "The server had an error while processing your request.",
+                    status=500,
+                    type="server_error",
+                )
+            yield delta
+
+    return merge([one(first_index + i) for i in range(fields.n)])

@@ -1,0 +1,97 @@
+"""vLLM's RequestOutput -> this server's own records (pure), so that the response code does
+not depend on vLLM's types."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from vllm.logprobs import Logprob
+from vllm.outputs import RequestOutput
+
+# JSON has no -inf; vLLM's own server uses the same stand-in for filtered-out tokens.
+LOGPROB_FLOOR = -9999.0
+
+
+def finite(logprob: float) -> float:
+    """A logprob that JSON can carry: -inf and NaN become LOGPROB_FLOOR."""
+    if math.isnan(logprob) or logprob < LOGPROB_FLOOR:
+        return LOGPROB_FLOOR
+    return logprob
+
+
+@dataclass(frozen=True)
+class TokenLogprob:
+    token_id: int
+    logprob: float
+    top: tuple[tuple[int, float], ...]  # the most likely tokens, best first
+
+
+@dataclass(frozen=True)
+class ChoiceOutput:
+    """New output of one choice since the last delta (all of it when not streaming)."""
+
+    index: int
+    text: str
+    token_ids: tuple[int, ...]
+    logprobs: tuple[TokenLogprob, ...] | None
+    finish_reason: str | None
+    prompt_token_ids: tuple[int, ...]
+    prompt_logprobs: tuple[TokenLogprob | None, ...] | None
+
+
+def token_logprob(token_id: int, candidates: Mapping[int, Logprob], top_n: int) -> TokenLogprob:
+    ranked = sorted(candidates.items(), key=lambda item: (item[1].rank or 0, -item[1].logprob))
+    top = tuple((tid, finite(lp.logprob)) for tid, lp in ranked[:top_n])
+    chosen = candidates.get(token_id)
+    return TokenLogprob(token_id, finite(chosen.logprob) if chosen else LOGPROB_FLOOR, top)
+
+
+def _sample_logprobs(
+    token_ids: Sequence[int],
+    positions: Sequence[Mapping[int, Logprob] | None] | None,
+    top_n: int,
+) -> tuple[TokenLogprob, ...] | None:
+    if positions is None:
+        return None
+    return tuple(
+        token_logprob(tid, pos or {}, top_n) for tid, pos in zip(token_ids, positions, strict=False)
+    )
+
+
+def _prompt_logprobs(
+    token_ids: Sequence[int],
+    positions: Sequence[Mapping[int, Logprob] | None] | None,
+    top_n: int,
+) -> tuple[TokenLogprob | None, ...] | None:
+    if positions is None:
+        return None
+    return tuple(
+        None if pos is None else token_logprob(tid, pos, top_n)
+        for tid, pos in zip(token_ids, positions, strict=False)
+    )
+
+
+def to_delta(out: RequestOutput, index: int, top_n: int) -> ChoiceOutput:
+    """One engine request carries one choice (n is fanned out by the caller). When the
+    answer ended on an end-of-sequence or stop token, that token adds no text and OpenAI
+    lists no logprob for it, so it is dropped from the logprobs (it still counts as usage)."""
+    completion = out.outputs[0]
+    token_ids = tuple(completion.token_ids)
+    logprobs = _sample_logprobs(token_ids, completion.logprobs, top_n)
+    ended_on_stop_token = completion.finish_reason == "stop" and not isinstance(
+        completion.stop_reason, str
+    )
+    if logprobs and ended_on_stop_token:
+        logprobs = logprobs[:-1]
+    prompt_ids = tuple(out.prompt_token_ids or ())
+    return ChoiceOutput(
+        index=index,
+        text=completion.text,
+        token_ids=token_ids,
+        logprobs=logprobs,
+        finish_reason=completion.finish_reason,
+        prompt_token_ids=prompt_ids,
+        prompt_logprobs=_prompt_logprobs(prompt_ids, out.prompt_logprobs, top_n),
+    )

@@ -1,0 +1,118 @@
+"""HTTP routes: parse, hand to a service, answer JSON or server-sent events."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse, StreamingResponse
+
+from server.errors import APIError, sse_error
+from server.runtime import Runtime, Services
+from server.schemas.chat import ChatCompletion, ChatCompletionRequest
+from server.schemas.completions import Completion, CompletionRequest
+from server.schemas.models import Model, ModelList
+
+log = logging.getLogger(__name__)
+
+router = APIRouter()
+
+
+def _runtime(request: Request) -> Runtime:
+    return request.app.state.runtime
+
+
+def _services(runtime: Annotated[Runtime, Depends(_runtime)]) -> Services:
+    if runtime.services is None:
+        raise APIError(
+            "The model is still loading; retry when GET /health answers 200.",
+            status=503,
+            type="service_unavailable",
+            code="model_loading",
+        )
+    return runtime.services
+
+
+ServicesDep = Annotated[Services, Depends(_services)]
+
+
+def _event_stream(events: AsyncIterator[str]) -> StreamingResponse:
+    async def guarded() -> AsyncIterator[str]:
+        try:
+            async for event in events:
+                yield event
+        except Exception:
+            log.exception("stream failed")
+            yield sse_error(
+                APIError(
+                    "The server had an error while processing your request.",
+                    status=500,
+                    type="server_error",
+                )
+            )
+            yield "data: [DONE]\n\n"
+
+    return StreamingResponse(
+        guarded(),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
+
+
+@router.get("/health", tags=["server"])
+async def health(runtime: Annotated[Runtime, Depends(_runtime)]) -> JSONResponse:
+    """200 once the engine is ready; 503 while it loads or after it failed."""
+    if runtime.services is None:
+        return JSONResponse({"status": runtime.state}, status_code=503)
+    try:
+        await runtime.services.engine.check_health()
+    except Exception:
+        return JSONResponse({"status": "engine_dead"}, status_code=503)
+    return JSONResponse({"status": "ok"})
+
+
+@router.get("/v1/models", tags=["models"])
+async def list_models(services: ServicesDep) -> ModelList:
+    return ModelList(data=[services.model_card()])
+
+
+@router.get("/v1/models/{model_id:path}", tags=["models"])
+async def retrieve_model(model_id: str, services: ServicesDep) -> Model:
+    card = services.model_card()
+    if model_id != card.id:
+        raise APIError(
+            f"The model `{model_id}` does not exist.",
+            status=404,
+            type="invalid_request_error",
+            param="model",
+            code="model_not_found",
+        )
+    return card
+
+
+@router.post(
+    "/v1/chat/completions",
+    tags=["chat"],
+    response_model=ChatCompletion,
+    responses={200: {"content": {"text/event-stream": {}}}},
+)
+async def create_chat_completion(body: ChatCompletionRequest, services: ServicesDep):
+    prepared = services.chat.prepare(body)
+    if body.stream:
+        return _event_stream(services.chat.stream(prepared))
+    return await services.chat.complete(prepared)
+
+
+@router.post(
+    "/v1/completions",
+    tags=["completions"],
+    response_model=Completion,
+    responses={200: {"content": {"text/event-stream": {}}}},
+)
+async def create_completion(body: CompletionRequest, services: ServicesDep):
+    prepared = services.completions.prepare(body)
+    if body.stream:
+        return _event_stream(services.completions.stream(prepared))
+    return await services.completions.complete(prepared)

@@ -1,0 +1,1 @@
+"""Pydantic models of the OpenAI API, named as openai-python names them."""

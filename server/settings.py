@@ -1,0 +1,125 @@
+"""Server settings: defaults < preset YAML < environment < command line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    YamlConfigSettingsSource,
+)
+
+CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
+DEFAULT_PRESET = CONFIG_DIR / "cpu.yaml"
+ENV_PREFIX = "SAMPLING_SERVER_"
+
+
+class SamplingDefaults(BaseModel):
+    """What a request gets for a parameter it leaves unset (OpenAI's defaults unless a preset
+    says otherwise). The model's generation_config.json is never consulted."""
+
+    temperature: float = Field(1.0, ge=0.0, le=2.0, description="Default temperature.")
+    top_p: float = Field(1.0, gt=0.0, le=1.0, description="Default nucleus cut-off.")
+    top_k: int = Field(-1, ge=-1, description="Default top-k (-1 or 0: off).")
+    min_p: float = Field(0.0, ge=0.0, le=1.0, description="Default min-p base.")
+    repetition_penalty: float = Field(1.0, gt=0.0, description="Default repetition penalty.")
+
+
+class Settings(BaseSettings):
+    """OpenAI-compatible server over one vLLM engine. Every option can also be set in the
+    environment as SAMPLING_SERVER_<NAME> (nested ones with '__') or in a preset YAML file."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_nested_delimiter="__",
+        cli_kebab_case=True,
+        cli_implicit_flags=True,
+        cli_prog_name="python -m server",
+        extra="forbid",
+    )
+
+    config: Path | None = Field(
+        DEFAULT_PRESET,
+        description="Preset YAML with any of these settings (the CPU default when unset).",
+    )
+    host: str = Field("127.0.0.1", description="Interface to listen on.")
+    port: int = Field(8000, ge=0, le=65535, description="TCP port to listen on.")
+    model: str | None = Field(
+        None,
+        description="A local Hugging Face folder or a hub id; unset: the embedded "
+        "SmolLM2-135M-Instruct, prepared once in the cache directory.",
+    )
+    served_model_name: str | None = Field(
+        None, description="The model id clients use (default: the model's folder or hub id)."
+    )
+    cache_dir: Path = Field(
+        Path.home() / ".cache" / "sampling-server",
+        description="Where the embedded model is converted to and kept.",
+    )
+    log_level: Literal["debug", "info", "warning", "error"] = Field(
+        "info", description="Log level of the server and uvicorn."
+    )
+
+    dtype: str = Field("auto", description="Weights and activations dtype passed to vLLM.")
+    quantization: str | None = Field(None, description="vLLM quantization method, if any.")
+    max_model_len: int | None = Field(
+        None, ge=1, description="Context length (default: the model's own)."
+    )
+    gpu_memory_utilization: float = Field(
+        0.9,
+        gt=0.0,
+        le=1.0,
+        description="Share of GPU memory for vLLM (on the CPU backend: share of host RAM).",
+    )
+    enforce_eager: bool = Field(False, description="Skip torch.compile and CUDA graphs.")
+    max_num_seqs: int | None = Field(None, ge=1, description="Most sequences batched at once.")
+    max_logprobs: int = Field(20, ge=0, description="Most logprobs a request may ask for.")
+    tensor_parallel_size: int = Field(1, ge=1, description="GPUs to shard the model over.")
+    engine_seed: int = Field(0, description="Engine-wide random seed.")
+
+    sampling_defaults: SamplingDefaults = Field(
+        default_factory=SamplingDefaults,
+        description="Defaults for sampling parameters a request leaves unset.",
+    )
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings)
+
+
+def load_settings(argv: list[str] | None = None, **overrides: object) -> Settings:
+    """Read the command line and the environment first to learn which preset to read, then
+    again with the preset beneath them."""
+    cli: list[str] | bool = argv if argv is not None else False
+    first = Settings(_cli_parse_args=cli, **overrides)
+    if first.config is None:
+        return first
+    preset = first.config
+    if not preset.is_file():
+        raise SystemExit(f"preset not found: {preset}")
+
+    class PresetSettings(Settings):
+        @classmethod
+        def settings_customise_sources(
+            cls,
+            settings_cls: type[BaseSettings],
+            init_settings: PydanticBaseSettingsSource,
+            env_settings: PydanticBaseSettingsSource,
+            dotenv_settings: PydanticBaseSettingsSource,
+            file_secret_settings: PydanticBaseSettingsSource,
+        ) -> tuple[PydanticBaseSettingsSource, ...]:
+            yaml = YamlConfigSettingsSource(settings_cls, yaml_file=preset)
+            return (init_settings, env_settings, yaml)
+
+    return Settings.model_validate(PresetSettings(_cli_parse_args=cli, **overrides).model_dump())
