@@ -102,7 +102,7 @@ def main() -> None:
     from server.settings import load_settings
 
     settings = load_settings([])
-    prepare(settings.cache_dir)
+    print(f"Embedded model: {prepare(settings.cache_dir)}")
 
 
 if __name__ == "__main__":

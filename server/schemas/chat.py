@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field, StrictInt, field_serializer, model_validator
+from pydantic import BaseModel, Field, StrictBool, StrictInt, field_serializer, model_validator
 
 from server.schemas.common import APIModel, FinishReason, SamplingFields, Usage
 
@@ -32,7 +32,7 @@ class ChatCompletionRequest(SamplingFields):
     messages: list[ChatMessage] = Field(min_length=1)
     max_tokens: StrictInt | None = Field(None, ge=1)
     max_completion_tokens: StrictInt | None = Field(None, ge=1)
-    logprobs: bool = False
+    logprobs: StrictBool = False
     top_logprobs: StrictInt | None = Field(None, ge=0, le=20)
 
     @model_validator(mode="after")

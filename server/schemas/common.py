@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, field_validator
 
 Penalty = Annotated[float, Field(ge=-2.0, le=2.0)]
 
@@ -16,7 +16,7 @@ class APIModel(BaseModel):
 
 
 class StreamOptions(APIModel):
-    include_usage: bool = False
+    include_usage: StrictBool = False
 
 
 class SamplingFields(APIModel):
@@ -35,7 +35,7 @@ class SamplingFields(APIModel):
     seed: StrictInt | None = None
     n: StrictInt = Field(1, ge=1, le=128)
     stop: str | list[str] | None = None
-    stream: bool = False
+    stream: StrictBool = False
     stream_options: StreamOptions | None = None
     user: str | None = None
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field, StrictInt, StrictStr
+from pydantic import BaseModel, Field, StrictBool, StrictInt, StrictStr
 
 from server.schemas.common import FinishReason, SamplingFields, Usage
 
@@ -15,7 +15,7 @@ class CompletionRequest(SamplingFields):
     prompt: Prompt
     max_tokens: StrictInt | None = Field(16, ge=0)
     logprobs: StrictInt | None = Field(None, ge=0, le=20)
-    echo: bool = False
+    echo: StrictBool = False
     suffix: None = None
 
 

@@ -1,0 +1,42 @@
+from pathlib import Path
+
+import pytest
+
+from server import embedded_model
+
+
+def test_an_interrupted_conversion_leaves_nothing_a_later_start_would_use(
+    tmp_path: Path, monkeypatch
+):
+    def interrupted(source: Path, out: Path) -> None:
+        (out / "config.json").write_text("{}")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(embedded_model, "_convert", interrupted)
+    monkeypatch.setattr(embedded_model, "gguf_path", lambda: tmp_path / "x.gguf")
+    with pytest.raises(KeyboardInterrupt):
+        embedded_model.prepare(tmp_path)
+    assert not embedded_model.is_prepared(tmp_path)
+    assert not embedded_model.model_dir(tmp_path).exists()
+    leftovers = [p for p in (tmp_path / "models").iterdir() if not p.name.endswith(".lock")]
+    assert leftovers == []
+
+
+def test_a_finished_conversion_is_reused(tmp_path: Path, monkeypatch):
+    calls = []
+
+    def convert(source: Path, out: Path) -> None:
+        calls.append(out)
+        (out / "config.json").write_text("{}")
+
+    monkeypatch.setattr(embedded_model, "_convert", convert)
+    monkeypatch.setattr(embedded_model, "gguf_path", lambda: tmp_path / "x.gguf")
+    first = embedded_model.prepare(tmp_path)
+    second = embedded_model.prepare(tmp_path)
+    assert first == second == embedded_model.model_dir(tmp_path)
+    assert (first / "config.json").is_file()
+    assert len(calls) == 1
+
+
+def test_the_package_ships_the_gguf():
+    assert embedded_model.gguf_path().stat().st_size > 50_000_000

@@ -1,0 +1,78 @@
+import asyncio
+
+import pytest
+
+from server.engine import ModelInfo
+from server.errors import APIError
+from server.generation import check_model, output_budget
+from server.streams import merge
+
+INFO = ModelInfo(id="m", max_model_len=100, vocab_size=10)
+
+
+def test_budget_defaults_to_the_rest_of_the_context():
+    assert output_budget(30, None, INFO, "messages") == 70
+
+
+def test_budget_keeps_what_was_asked():
+    assert output_budget(30, 70, INFO, "messages") == 70
+
+
+def test_overflow_names_the_limit_and_the_sizes():
+    with pytest.raises(APIError) as caught:
+        output_budget(30, 71, INFO, "prompt")
+    error = caught.value
+    assert error.status == 400
+    assert error.param == "prompt"
+    assert error.code == "context_length_exceeded"
+    assert "maximum context length is 100 tokens" in error.message
+    assert "101 tokens (30 in the prompt, 71 in the completion)" in error.message
+
+
+def test_a_prompt_filling_the_context_is_refused():
+    with pytest.raises(APIError):
+        output_budget(100, None, INFO, "messages")
+
+
+def test_unknown_model_is_404():
+    with pytest.raises(APIError) as caught:
+        check_model("gpt-4", INFO)
+    assert caught.value.status == 404
+    assert caught.value.param == "model"
+
+
+async def _stream(name: str, delays: list[float]):
+    for i, delay in enumerate(delays):
+        await asyncio.sleep(delay)
+        yield f"{name}{i}"
+
+
+async def test_merge_interleaves_in_arrival_order():
+    items = [x async for x in merge([_stream("a", [0.0, 0.05]), _stream("b", [0.02, 0.05])])]
+    assert items == ["a0", "b0", "a1", "b1"]
+
+
+async def test_merge_closes_every_stream_when_the_consumer_stops():
+    closed = []
+
+    async def endless(name: str):
+        try:
+            while True:
+                await asyncio.sleep(0)
+                yield name
+        finally:
+            closed.append(name)
+
+    merged = merge([endless("a"), endless("b")])
+    await anext(merged)
+    await merged.aclose()
+    assert sorted(closed) == ["a", "b"]
+
+
+async def test_merge_reraises_a_stream_failure():
+    async def failing():
+        yield 1
+        raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError, match="boom"):
+        [x async for x in merge([failing(), _stream("a", [0.01])])]
