@@ -40,7 +40,7 @@ def create_app(
             if on_engine_failure is not None:
                 on_engine_failure()
             return
-        runtime.services = Services.over(engine, settings.sampling_defaults)
+        runtime.services = Services.over(engine, settings)
         runtime.state = "ready"
         log.info("engine ready: serving %s", engine.info.id)
 

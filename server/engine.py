@@ -8,10 +8,12 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 from vllm import SamplingParams
 from vllm.engine.arg_utils import AsyncEngineArgs
 from vllm.inputs import TokensPrompt
 from vllm.outputs import RequestOutput
+from vllm.sampling_params import RequestOutputKind
 from vllm.v1.engine.async_llm import AsyncLLM
 
 from server.vocabulary import Vocabulary, is_byte_level
@@ -69,8 +71,8 @@ class Engine:
         model wants one)."""
         return list(self._tokenizer.encode(text, add_special_tokens=True))
 
-    def decode(self, ids: Sequence[int]) -> str:
-        return self._tokenizer.decode(list(ids))
+    def decode(self, ids: Sequence[int], skip_special_tokens: bool = False) -> str:
+        return self._tokenizer.decode(list(ids), skip_special_tokens=skip_special_tokens)
 
     def generate(
         self, prompt_ids: Sequence[int], params: SamplingParams, request_id: str
@@ -78,6 +80,42 @@ class Engine:
         """Closing or cancelling the iterator aborts the request inside vLLM."""
         prompt = TokensPrompt(prompt_token_ids=list(prompt_ids))
         return self._llm.generate(prompt, params, request_id)
+
+    async def sample_with_distributions(
+        self, prompt_ids: Sequence[int], params: SamplingParams, request_id: str
+    ) -> tuple[list[int], list[np.ndarray]]:
+        """Generate with `params` and return the tokens with the full logprobs of every
+        step, in the engine's logprobs mode. Flat logprobs without detokenization keep the
+        cost at lists of floats instead of 49k-entry dicts of decoded tokens per step."""
+        params = params.clone()
+        params.logprobs = -1
+        params.flat_logprobs = True
+        params.detokenize = False
+        params.output_kind = RequestOutputKind.FINAL_ONLY
+        final = None
+        async for out in self.generate(prompt_ids, params, request_id):
+            final = out
+        if final is None or final.outputs[0].logprobs is None:
+            raise RuntimeError("the engine returned no logprobs")
+        completion = final.outputs[0]
+        flat = completion.logprobs
+        distributions = []
+        for start, end in zip(flat.start_indices, flat.end_indices, strict=True):
+            distribution = np.full(self.info.vocab_size, -np.inf)
+            ids = np.asarray(flat.token_ids[start:end], dtype=np.int64)
+            distribution[ids] = flat.logprobs[start:end]
+            distributions.append(distribution)
+        return list(completion.token_ids), distributions
+
+    async def next_token_distribution(
+        self, prompt_ids: Sequence[int], request_id: str
+    ) -> np.ndarray:
+        """The raw logprobs of every token for the next position, read through a prefill.
+        Temperature 1 with no filter and no penalty makes even processed logprobs equal the
+        raw ones, so this holds in either logprobs mode."""
+        params = SamplingParams(max_tokens=1, temperature=1.0)
+        _, (distribution,) = await self.sample_with_distributions(prompt_ids, params, request_id)
+        return distribution
 
     async def check_health(self) -> None:
         await self._llm.check_health()

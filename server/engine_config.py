@@ -6,11 +6,14 @@ from vllm.engine.arg_utils import AsyncEngineArgs
 
 from server.settings import Settings
 
+LOGPROBS_MODES = {"raw": "raw_logprobs", "processed": "processed_logprobs"}
+
 
 def engine_args(settings: Settings, model: str, served_model_name: str) -> AsyncEngineArgs:
     """Engine arguments for a resolved model. `generation_config="vllm"` keeps the model's
-    generation_config.json from silently changing sampling defaults; logprobs are the raw
-    model distribution, as OpenAI reports them."""
+    generation_config.json from silently changing sampling defaults. `max_logprobs=-1` lets
+    the inspector read whole distributions; the API itself caps what a request may ask for
+    (20), so ordinary requests never pay for that."""
     return AsyncEngineArgs(
         model=model,
         served_model_name=served_model_name,
@@ -20,10 +23,10 @@ def engine_args(settings: Settings, model: str, served_model_name: str) -> Async
         gpu_memory_utilization=settings.gpu_memory_utilization,
         enforce_eager=settings.enforce_eager,
         max_num_seqs=settings.max_num_seqs,
-        max_logprobs=settings.max_logprobs,
+        max_logprobs=-1,
         tensor_parallel_size=settings.tensor_parallel_size,
         seed=settings.engine_seed,
         generation_config="vllm",
-        logprobs_mode="raw_logprobs",
+        logprobs_mode=LOGPROBS_MODES[settings.logprobs_mode],
         disable_log_stats=True,
     )

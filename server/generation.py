@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator, Sequence
 from server.engine import Engine, ModelInfo
 from server.errors import APIError
 from server.outputs import ChoiceOutput, to_delta
-from server.sampling import OutputRequest, to_sampling_params
+from server.sampling import OutputRequest, resolve, to_sampling_params
 from server.schemas.common import SamplingFields, Usage
 from server.settings import SamplingDefaults
 from server.streams import merge
@@ -95,9 +95,11 @@ def choice_deltas(
     """One engine request per choice, merged. vLLM refuses n > 1 with greedy decoding;
     OpenAI answers it with n identical choices, so n is fanned out here instead."""
     top_n = max(output.logprobs or 0, output.prompt_logprobs or 0)
+    sampling = resolve(fields, defaults)
+    stop = fields.stop_list()
 
     async def one(index: int) -> AsyncIterator[ChoiceOutput]:
-        params = to_sampling_params(fields, defaults, output, index - first_index)
+        params = to_sampling_params(sampling, output, stop, index - first_index)
         async for out in engine.generate(prompt_ids, params, f"{request_id}-{index}"):
             delta = to_delta(out, index, top_n)
             if delta.finish_reason not in (None, "stop", "length"):

@@ -10,9 +10,11 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from server.errors import APIError, sse_error
+from server.presets import PRESETS, SamplingPreset
 from server.runtime import Runtime, Services
 from server.schemas.chat import ChatCompletion, ChatCompletionRequest
 from server.schemas.completions import Completion, CompletionRequest
+from server.schemas.inspect import Inspection, InspectRequest
 from server.schemas.models import Model, ModelList
 
 log = logging.getLogger(__name__)
@@ -116,3 +118,17 @@ async def create_completion(body: CompletionRequest, services: ServicesDep):
     if body.stream:
         return _event_stream(services.completions.stream(prepared))
     return await services.completions.complete(prepared)
+
+
+@router.post("/v1/sampling/inspect", tags=["sampling"])
+async def inspect_sampling(body: InspectRequest, services: ServicesDep) -> Inspection:
+    """Explain each generated position: the raw distribution, what temperature, min_p,
+    top-k and top-p made of it, and which token was drawn."""
+    prepared = services.inspector.prepare(body)
+    return await services.inspector.inspect(prepared)
+
+
+@router.get("/v1/sampling/presets", tags=["sampling"])
+async def sampling_presets() -> list[SamplingPreset]:
+    """The named presets a request can use with `"preset": NAME`."""
+    return list(PRESETS.values())

@@ -9,8 +9,9 @@ from server.chat import ChatCompletions
 from server.completions import Completions
 from server.engine import Engine
 from server.generation import now
+from server.inspector import Inspector
 from server.schemas.models import Model
-from server.settings import SamplingDefaults
+from server.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -18,14 +19,19 @@ class Services:
     engine: Engine
     chat: ChatCompletions
     completions: Completions
+    inspector: Inspector
+    logprobs_mode: str
     created: int
 
     @classmethod
-    def over(cls, engine: Engine, defaults: SamplingDefaults) -> Services:
+    def over(cls, engine: Engine, settings: Settings) -> Services:
+        defaults = settings.sampling_defaults
         return cls(
             engine=engine,
             chat=ChatCompletions(engine, defaults),
             completions=Completions(engine, defaults),
+            inspector=Inspector(engine, defaults, settings.logprobs_mode),
+            logprobs_mode=settings.logprobs_mode,
             created=now(),
         )
 
@@ -36,6 +42,7 @@ class Services:
             created=self.created,
             owned_by="sampling-server",
             max_model_len=info.max_model_len,
+            logprobs_mode=self.logprobs_mode,  # type: ignore[arg-type]
         )
 
 

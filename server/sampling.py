@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from vllm import SamplingParams
 from vllm.sampling_params import RequestOutputKind
 
+from server.presets import PRESETS
 from server.schemas.common import SamplingFields
 from server.settings import SamplingDefaults
 
@@ -21,6 +22,45 @@ class OutputRequest:
     stream: bool = False
 
 
+@dataclass(frozen=True)
+class EffectiveSampling:
+    """The values a request really samples with: its own, else its preset's, else the
+    server's defaults (never the model's generation_config)."""
+
+    temperature: float
+    top_p: float
+    top_k: int  # 0: off
+    min_p: float
+    presence_penalty: float
+    frequency_penalty: float
+    repetition_penalty: float
+    seed: int | None
+    logit_bias: dict[int, float]
+
+
+def resolve(fields: SamplingFields, defaults: SamplingDefaults) -> EffectiveSampling:
+    preset = PRESETS[fields.preset] if fields.preset else None
+
+    def pick(name: str, default: float) -> float:
+        own = getattr(fields, name)
+        if own is not None:
+            return own
+        from_preset = getattr(preset, name, None) if preset else None
+        return default if from_preset is None else from_preset
+
+    return EffectiveSampling(
+        temperature=pick("temperature", defaults.temperature),
+        top_p=pick("top_p", defaults.top_p),
+        top_k=max(int(pick("top_k", defaults.top_k)), 0),
+        min_p=pick("min_p", defaults.min_p),
+        presence_penalty=pick("presence_penalty", 0.0),
+        frequency_penalty=pick("frequency_penalty", 0.0),
+        repetition_penalty=pick("repetition_penalty", defaults.repetition_penalty),
+        seed=fields.seed,
+        logit_bias={int(k): v for k, v in (fields.logit_bias or {}).items()},
+    )
+
+
 def choice_seed(seed: int | None, index: int) -> int | None:
     """Each of the n choices is its own engine request; like vLLM's own parallel sampling,
     choice i draws with seed + i, so n > 1 with a seed gives n different, reproducible
@@ -29,32 +69,25 @@ def choice_seed(seed: int | None, index: int) -> int | None:
 
 
 def to_sampling_params(
-    fields: SamplingFields,
-    defaults: SamplingDefaults,
+    sampling: EffectiveSampling,
     output: OutputRequest,
+    stop: list[str] | None = None,
     index: int = 0,
 ) -> SamplingParams:
-    """Unset fields take the server's defaults, never the model's generation_config."""
-
-    def pick(value: float | None, default: float) -> float:
-        return default if value is None else value
-
-    top_k = fields.top_k if fields.top_k is not None else defaults.top_k
-    logit_bias = {int(k): v for k, v in fields.logit_bias.items()} if fields.logit_bias else None
     return SamplingParams(
         n=1,
-        temperature=pick(fields.temperature, defaults.temperature),
-        top_p=pick(fields.top_p, defaults.top_p),
-        top_k=max(top_k, 0),
-        min_p=pick(fields.min_p, defaults.min_p),
-        presence_penalty=pick(fields.presence_penalty, 0.0),
-        frequency_penalty=pick(fields.frequency_penalty, 0.0),
-        repetition_penalty=pick(fields.repetition_penalty, defaults.repetition_penalty),
-        seed=choice_seed(fields.seed, index),
-        stop=fields.stop_list() or None,
+        temperature=sampling.temperature,
+        top_p=sampling.top_p,
+        top_k=sampling.top_k,
+        min_p=sampling.min_p,
+        presence_penalty=sampling.presence_penalty,
+        frequency_penalty=sampling.frequency_penalty,
+        repetition_penalty=sampling.repetition_penalty,
+        seed=choice_seed(sampling.seed, index),
+        stop=stop or None,
         max_tokens=output.max_tokens,
         logprobs=output.logprobs,
         prompt_logprobs=output.prompt_logprobs,
-        logit_bias=logit_bias,
+        logit_bias=sampling.logit_bias or None,
         output_kind=RequestOutputKind.DELTA if output.stream else RequestOutputKind.FINAL_ONLY,
     )

@@ -77,7 +77,12 @@ class Settings(BaseSettings):
     )
     enforce_eager: bool = Field(False, description="Skip torch.compile and CUDA graphs.")
     max_num_seqs: int | None = Field(None, ge=1, description="Most sequences batched at once.")
-    max_logprobs: int = Field(20, ge=0, description="Most logprobs a request may ask for.")
+    logprobs_mode: Literal["raw", "processed"] = Field(
+        "raw",
+        description="What logprobs report: 'raw', the model's own distribution before any "
+        "sampling parameter (OpenAI's meaning); or 'processed', the distribution the token "
+        "was drawn from, after penalties, temperature, min_p, top-k and top-p.",
+    )
     tensor_parallel_size: int = Field(1, ge=1, description="GPUs to shard the model over.")
     engine_seed: int = Field(0, description="Engine-wide random seed.")
 

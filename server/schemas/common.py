@@ -6,6 +6,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, field_validator
 
+from server.presets import PresetName
+
 Penalty = Annotated[float, Field(ge=-2.0, le=2.0)]
 
 
@@ -24,6 +26,7 @@ class SamplingFields(APIModel):
     this server's extensions (the SDK sends them through `extra_body`)."""
 
     model: str
+    preset: PresetName | None = None
     temperature: float | None = Field(None, ge=0.0, le=2.0)
     top_p: float | None = Field(None, gt=0.0, le=1.0)
     top_k: StrictInt | None = Field(None, ge=-1)

@@ -13,6 +13,7 @@ class Model(BaseModel):
     created: int
     owned_by: str
     max_model_len: int
+    logprobs_mode: Literal["raw", "processed"]
 
 
 class ModelList(BaseModel):

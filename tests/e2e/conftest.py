@@ -28,60 +28,107 @@ def _free_port() -> int:
 
 
 class RunningServer:
-    def __init__(self, process: subprocess.Popen[bytes], base_url: str, log: Path) -> None:
+    def __init__(
+        self, args: tuple[str, ...], process: subprocess.Popen[bytes], base_url: str, log: Path
+    ) -> None:
+        self.args = args
         self.process = process
         self.base_url = base_url
         self.log = log
+        self.saw_loading = False
 
     def log_tail(self, lines: int = 60) -> str:
         return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
 
+    def wait_ready(self) -> None:
+        deadline = time.monotonic() + READY_TIMEOUT_S
+        while True:
+            if self.process.poll() is not None:
+                pytest.fail(f"server exited with {self.process.returncode}:\n{self.log_tail()}")
+            if time.monotonic() > deadline:
+                self.process.kill()
+                pytest.fail(f"server not ready in {READY_TIMEOUT_S} s:\n{self.log_tail()}")
+            try:
+                status = httpx.get(f"{self.base_url}/health", timeout=2).status_code
+            except httpx.TransportError:
+                status = None
+            if status == 503:
+                self.saw_loading = True
+            if status == 200:
+                return
+            time.sleep(0.5)
+
+    def stop(self) -> None:
+        """Stopping must take the engine's worker processes with it."""
+        children = psutil.Process(self.process.pid).children(recursive=True)
+        assert children, "the engine runs in worker processes"
+        self.process.send_signal(signal.SIGINT)
+        try:
+            self.process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+            pytest.fail("server did not stop within 60 s of SIGINT")
+        _, alive = psutil.wait_procs(children, timeout=30)
+        assert not alive, f"engine processes left behind: {alive}"
+
+
+class ServerPool:
+    """At most one server (one engine) at a time: asking for other arguments stops the
+    running one first. Tests that need another configuration run last (see
+    pytest_collection_modifyitems), so the suite starts an engine at most twice."""
+
+    def __init__(self, logs: Path) -> None:
+        self._logs = logs
+        self._current: RunningServer | None = None
+
+    def get(self, *args: str) -> RunningServer:
+        if self._current is not None and self._current.args == args:
+            return self._current
+        self.close()
+        port = _free_port()
+        log = self._logs / f"server-{port}.log"
+        env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONUNBUFFERED": "1"}
+        with open(log, "wb") as out:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "server", "--port", str(port), *args],
+                cwd=ROOT,
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+        self._current = RunningServer(args, process, f"http://127.0.0.1:{port}", log)
+        self._current.wait_ready()
+        return self._current
+
+    def close(self) -> None:
+        if self._current is not None:
+            current, self._current = self._current, None
+            current.stop()
+
+
+PROCESSED = ("--logprobs-mode", "processed")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    items.sort(key=lambda item: item.get_closest_marker("processed") is not None)
+
 
 @pytest.fixture(scope="session")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
-    port = _free_port()
-    log = tmp_path_factory.mktemp("server") / "server.log"
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONUNBUFFERED": "1"}
-    with open(log, "wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "server", "--port", str(port)],
-            cwd=ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    running = RunningServer(process, f"http://127.0.0.1:{port}", log)
-    deadline = time.monotonic() + READY_TIMEOUT_S
-    saw_loading = False
-    while True:
-        if process.poll() is not None:
-            pytest.fail(f"server exited with {process.returncode}:\n{running.log_tail()}")
-        if time.monotonic() > deadline:
-            process.kill()
-            pytest.fail(f"server not ready in {READY_TIMEOUT_S} s:\n{running.log_tail()}")
-        try:
-            status = httpx.get(f"{running.base_url}/health", timeout=2).status_code
-        except httpx.TransportError:
-            status = None
-        if status == 503:
-            saw_loading = True
-        if status == 200:
-            break
-        time.sleep(0.5)
-    running.saw_loading = saw_loading  # type: ignore[attr-defined]
-    yield running
-    # Stopping must take the engine's worker processes with it.
-    children = psutil.Process(process.pid).children(recursive=True)
-    assert children, "the engine runs in worker processes"
-    process.send_signal(signal.SIGINT)
-    try:
-        process.wait(timeout=60)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-        pytest.fail("server did not stop within 60 s of SIGINT")
-    _, alive = psutil.wait_procs(children, timeout=30)
-    assert not alive, f"engine processes left behind: {alive}"
+def pool(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerPool]:
+    servers = ServerPool(tmp_path_factory.mktemp("servers"))
+    yield servers
+    servers.close()
+
+
+@pytest.fixture(scope="session")
+def server(pool: ServerPool) -> RunningServer:
+    return pool.get()
+
+
+@pytest.fixture
+def processed_server(pool: ServerPool) -> RunningServer:
+    return pool.get(*PROCESSED)
 
 
 @pytest.fixture(scope="session")

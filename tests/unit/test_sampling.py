@@ -1,7 +1,7 @@
 import pytest
 from vllm.sampling_params import RequestOutputKind
 
-from server.sampling import OutputRequest, choice_seed, to_sampling_params
+from server.sampling import OutputRequest, choice_seed, resolve, to_sampling_params
 from server.schemas.chat import ChatCompletionRequest
 from server.settings import SamplingDefaults
 
@@ -10,9 +10,16 @@ def chat(**fields) -> ChatCompletionRequest:
     return ChatCompletionRequest(model="m", messages=[{"role": "user", "content": "hi"}], **fields)
 
 
+def params_for(request, defaults=None, output=None, index=0):
+    sampling = resolve(request, defaults or SamplingDefaults())
+    return to_sampling_params(
+        sampling, output or OutputRequest(max_tokens=7), request.stop_list(), index
+    )
+
+
 def test_unset_fields_take_server_defaults_not_generation_config():
     defaults = SamplingDefaults(temperature=0.6, top_p=0.9, top_k=20, min_p=0.05)
-    params = to_sampling_params(chat(), defaults, OutputRequest(max_tokens=7))
+    params = params_for(chat(), defaults)
     assert params.temperature == pytest.approx(0.6)
     assert params.top_p == pytest.approx(0.9)
     assert params.top_k == 20
@@ -20,6 +27,14 @@ def test_unset_fields_take_server_defaults_not_generation_config():
     assert params.max_tokens == 7
     assert params.n == 1
     assert params.output_kind == RequestOutputKind.FINAL_ONLY
+
+
+def test_openai_defaults():
+    params = params_for(chat())
+    assert (params.temperature, params.top_p, params.top_k, params.min_p) == (1.0, 1.0, 0, 0.0)
+    assert params.repetition_penalty == 1.0
+    assert params.seed is None
+    assert params.stop == []
 
 
 def test_every_request_field_is_honoured():
@@ -36,7 +51,7 @@ def test_every_request_field_is_honoured():
         logit_bias={"17": 5.0},
     )
     output = OutputRequest(max_tokens=3, logprobs=2, stream=True)
-    params = to_sampling_params(request, SamplingDefaults(), output, index=2)
+    params = params_for(request, output=output, index=2)
     assert (params.temperature, params.top_p, params.top_k, params.min_p) == pytest.approx(
         (0.3, 0.5, 5, 0.1)
     )
@@ -51,12 +66,11 @@ def test_every_request_field_is_honoured():
 
 
 def test_top_k_minus_one_means_off():
-    params = to_sampling_params(chat(top_k=-1), SamplingDefaults(), OutputRequest(max_tokens=1))
-    assert params.top_k == 0
+    assert params_for(chat(top_k=-1)).top_k == 0
 
 
 def test_greedy_is_allowed_per_choice():
-    params = to_sampling_params(chat(temperature=0, n=3), SamplingDefaults(), OutputRequest(1))
+    params = params_for(chat(temperature=0, n=3))
     assert params.n == 1
     assert params.temperature == 0
 
@@ -64,3 +78,14 @@ def test_greedy_is_allowed_per_choice():
 def test_choice_seeds_differ_but_repeat():
     assert choice_seed(None, 3) is None
     assert [choice_seed(7, i) for i in range(3)] == [7, 8, 9]
+
+
+def test_preset_fills_what_the_request_leaves_unset():
+    sampling = resolve(chat(preset="creative", min_p=0.2), SamplingDefaults(top_p=0.8))
+    assert sampling.temperature == pytest.approx(1.2)  # from the preset
+    assert sampling.min_p == pytest.approx(0.2)  # the request's own value wins
+    assert sampling.top_p == pytest.approx(0.8)  # neither: the server default
+
+
+def test_precise_preset_is_greedy():
+    assert resolve(chat(preset="precise"), SamplingDefaults()).temperature == 0.0

@@ -1,0 +1,196 @@
+"""The sampling inspector: for each generated position, what the raw distribution was and
+what each stage of vLLM's pipeline made of it."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import Counter
+from dataclasses import dataclass
+
+import numpy as np
+
+from server.engine import Engine
+from server.errors import APIError
+from server.generation import check_model, new_id
+from server.outputs import finite
+from server.pipeline import Filters, StepStages, entropy_bits, run_step
+from server.sampling import EffectiveSampling, OutputRequest, resolve, to_sampling_params
+from server.schemas.common import SamplingFields
+from server.schemas.inspect import (
+    Candidate,
+    Inspection,
+    InspectParameters,
+    InspectRequest,
+    InspectStep,
+    Survivors,
+    TokenInfo,
+)
+from server.settings import SamplingDefaults
+from server.vocabulary import Vocabulary
+
+
+@dataclass(frozen=True)
+class PreparedInspection:
+    request: InspectRequest
+    prompt_ids: list[int]
+    sampling: EffectiveSampling
+
+
+def _as_fields(request: InspectRequest) -> SamplingFields:
+    return SamplingFields(
+        model=request.model,
+        preset=request.preset,
+        temperature=request.temperature,
+        top_p=request.top_p,
+        top_k=request.top_k,
+        min_p=request.min_p,
+        presence_penalty=request.presence_penalty,
+        frequency_penalty=request.frequency_penalty,
+        logit_bias=request.logit_bias,
+        seed=request.seed,
+    )
+
+
+class Inspector:
+    """The request's own sampling gives the tokens (same seed, same tokens as a chat or
+    completions request) and, with raw logprobs, the exact full distribution each one was
+    drawn from; the pipeline is then recomputed on it (server/pipeline.py). With processed
+    logprobs the engine reports filtered distributions instead, so the raw ones are read
+    through one prefill per position: the same numbers in float32, within bf16 rounding
+    (about 1e-2 in probability) in bfloat16."""
+
+    def __init__(self, engine: Engine, defaults: SamplingDefaults, logprobs_mode: str) -> None:
+        self._engine = engine
+        self._defaults = defaults
+        self._logprobs_mode = logprobs_mode
+
+    def prepare(self, request: InspectRequest) -> PreparedInspection:
+        check_model(request.model, self._engine.info)
+        sampling = resolve(_as_fields(request), self._defaults)
+        for key in sampling.logit_bias:
+            if not 0 <= key < self._engine.info.vocab_size:
+                raise APIError(f"{key} is not a token id of this model.", param="logit_bias")
+        if request.messages is not None:
+            messages = [{"role": m.role, "content": m.text()} for m in request.messages]
+            prompt_ids = self._engine.apply_chat_template(messages)
+        else:
+            prompt_ids = self._engine.encode(request.prompt or "")
+        if len(prompt_ids) + request.steps > self._engine.info.max_model_len:
+            raise APIError(
+                f"The prompt ({len(prompt_ids)} tokens) plus {request.steps} steps exceeds "
+                f"the model's context of {self._engine.info.max_model_len} tokens.",
+                param="steps",
+                code="context_length_exceeded",
+            )
+        return PreparedInspection(request, prompt_ids, sampling)
+
+    async def inspect(self, prepared: PreparedInspection) -> Inspection:
+        started = time.perf_counter()
+        request, sampling = prepared.request, prepared.sampling
+        request_id = new_id("inspect")
+        params = to_sampling_params(sampling, OutputRequest(max_tokens=request.steps))
+        tokens, distributions = await self._engine.sample_with_distributions(
+            prepared.prompt_ids, params, request_id
+        )
+        if self._logprobs_mode == "processed":
+            distributions = await asyncio.gather(
+                *(
+                    self._engine.next_token_distribution(
+                        prepared.prompt_ids + tokens[:i], f"{request_id}-{i}"
+                    )
+                    for i in range(len(tokens))
+                )
+            )
+        filters = Filters(
+            temperature=sampling.temperature,
+            top_p=sampling.top_p,
+            top_k=sampling.top_k,
+            min_p=sampling.min_p,
+            presence_penalty=sampling.presence_penalty,
+            frequency_penalty=sampling.frequency_penalty,
+        )
+        steps = []
+        counts: Counter[int] = Counter()
+        for position, (token, raw) in enumerate(zip(tokens, distributions, strict=True)):
+            stages = run_step(raw, filters, counts, sampling.logit_bias)
+            steps.append(self._step(position, token, raw, stages, request))
+            counts[token] += 1
+        return Inspection(
+            model=self._engine.info.id,
+            logprobs_mode=self._logprobs_mode,  # type: ignore[arg-type]
+            parameters=InspectParameters(
+                temperature=sampling.temperature,
+                top_p=sampling.top_p,
+                top_k=sampling.top_k,
+                min_p=sampling.min_p,
+                presence_penalty=sampling.presence_penalty,
+                frequency_penalty=sampling.frequency_penalty,
+                seed=sampling.seed,
+            ),
+            text=self._engine.decode(tokens, skip_special_tokens=True),
+            steps=steps,
+            seconds=round(time.perf_counter() - started, 4),
+        )
+
+    def _step(
+        self,
+        position: int,
+        token: int,
+        raw: np.ndarray,
+        stages: StepStages,
+        request: InspectRequest,
+    ) -> InspectStep:
+        vocab = self._engine.vocabulary
+        by_rank = np.argsort(-raw, kind="stable")
+        ranks = np.empty_like(by_rank)
+        ranks[by_rank] = np.arange(1, by_rank.size + 1)
+        survivors = np.flatnonzero(stages.final_probs > 0)
+        survivors = survivors[np.argsort(ranks[survivors], kind="stable")]
+        chosen = list(by_rank[: request.top_candidates])
+        room = max(request.max_candidates - len(chosen), 0)
+        listed = set(chosen)
+        extra = [int(t) for t in survivors if int(t) not in listed]
+        chosen += extra[:room]
+        if token not in set(chosen):
+            chosen.append(token)
+        chosen.sort(key=lambda t: ranks[t])
+        after_min_p, after_top_k, after_top_p = stages.survivors
+        return InspectStep(
+            position=position,
+            sampled=_token_info(vocab, token),
+            sampled_final_prob=float(stages.final_probs[token]),
+            greedy=stages.greedy,
+            entropy_raw_bits=entropy_bits(stages.raw_probs),
+            entropy_final_bits=entropy_bits(stages.final_probs),
+            min_p_threshold=stages.min_p_threshold,
+            top_p_cutoff=stages.top_p_cutoff,
+            survivors=Survivors(
+                vocabulary=int(raw.size),
+                after_min_p=after_min_p,
+                after_top_k=after_top_k,
+                after_top_p=after_top_p,
+            ),
+            candidates=[
+                Candidate(
+                    **_token_info(vocab, int(t)).model_dump(),
+                    rank=int(ranks[t]),
+                    raw_prob=float(stages.raw_probs[t]),
+                    raw_logprob=finite(float(raw[t])),
+                    adjusted_logprob=finite(float(stages.adjusted[t])),
+                    temperature_prob=float(stages.tempered_probs[t]),
+                    kept_by_min_p=bool(stages.kept_min_p[t]),
+                    kept_by_top_k=bool(stages.kept_top_k[t]),
+                    kept_by_top_p=bool(stages.kept_top_p[t]),
+                    final_prob=float(stages.final_probs[t]),
+                )
+                for t in chosen
+            ],
+            candidates_truncated=len(extra) > room,
+        )
+
+
+def _token_info(vocab: Vocabulary, token_id: int) -> TokenInfo:
+    return TokenInfo(
+        id=token_id, token=vocab.text_of(token_id), bytes=list(vocab.bytes_of(token_id))
+    )
