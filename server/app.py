@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 from fastapi import FastAPI
 
-from server import errors
+from server import errors, playground
 from server.engine import Engine
 from server.routes import router
 from server.runtime import Runtime, Services
@@ -66,4 +66,5 @@ def create_app(
     app.state.startup_failed = False
     errors.install(app)
     app.include_router(router)
+    app.include_router(playground.router)
     return app

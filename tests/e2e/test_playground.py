@@ -1,0 +1,67 @@
+"""The playground page in a real browser (Debian's chromium, driven by Playwright)."""
+
+import os
+import shutil
+
+import pytest
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@pytest.fixture(scope="module")
+def page(server):
+    if CHROMIUM is None:
+        if os.environ.get("CI"):
+            pytest.fail("chromium is missing; scripts/test.sh installs it (apt-get)")
+        pytest.skip("chromium is not installed (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        page = browser.new_page()
+        requests = []
+        page.on("request", lambda r: requests.append(r.url))
+        page.goto(f"{server.base_url}/playground")
+        page.wait_for_selector("body[data-ready]", timeout=60_000)
+        page.requests = requests
+        yield page
+        browser.close()
+
+
+def final_probs(page):
+    return page.eval_on_selector_all(".bar-row", "rows => rows.map(r => Number(r.dataset.final))")
+
+
+def test_page_loads_offline_and_draws_bars(page, server):
+    assert len(page.query_selector_all(".bar-row")) == 20
+    assert page.inner_text("#text").strip()
+    assert all(url.startswith(server.base_url) for url in page.requests)
+
+
+def test_moving_a_slider_changes_the_bars(page):
+    before = final_probs(page)
+    assert sum(p > 0 for p in before) == 20  # no filter: every shown token survives
+    ready = page.get_attribute("body", "data-ready")
+    page.fill("#top_k", "3")
+    page.dispatch_event("#top_k", "input")
+    page.wait_for_function(f"document.body.dataset.ready !== '{ready}'", timeout=60_000)
+    after = final_probs(page)
+    assert sum(p > 0 for p in after) == 3
+    assert after != before
+    assert len(page.query_selector_all(".bar-row.cut")) == 17
+    assert page.inner_text("#top_k-value") == "3"
+    assert "cut by top-k" in page.inner_text("#bars")
+
+
+def test_tokens_show_their_probability_on_hover(page):
+    spans = page.query_selector_all("#text span")
+    assert spans
+    assert "%" in spans[0].get_attribute("title")
