@@ -5,6 +5,10 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import SchemaError
 
 from server.engine import Engine
 from server.errors import APIError, sse_error
@@ -29,6 +33,8 @@ from server.schemas.chat import (
     Choice,
     ChoiceDelta,
     ChunkChoice,
+    ResponseFormatJSONObject,
+    ResponseFormatJSONSchema,
 )
 from server.schemas.common import Usage
 from server.settings import SamplingDefaults
@@ -45,6 +51,10 @@ class ChatCompletions:
     def __init__(self, engine: Engine, defaults: SamplingDefaults) -> None:
         self._engine = engine
         self._defaults = defaults
+
+    @property
+    def model_id(self) -> str:
+        return self._engine.info.id
 
     def prepare(self, request: ChatCompletionRequest) -> PreparedChat:
         """Everything that can be refused is refused here, before a stream starts."""
@@ -66,10 +76,12 @@ class ChatCompletions:
             max_tokens=max_tokens,
             logprobs=top if request.logprobs else None,
             stream=request.stream,
+            json_schema=_json_schema(request),
+            json_object=isinstance(request.response_format, ResponseFormatJSONObject),
         )
         return PreparedChat(request, prompt_ids, output)
 
-    def _deltas(self, prepared: PreparedChat, request_id: str) -> AsyncIterator[ChoiceOutput]:
+    def deltas(self, prepared: PreparedChat, request_id: str) -> AsyncIterator[ChoiceOutput]:
         return choice_deltas(
             self._engine,
             prepared.prompt_ids,
@@ -83,7 +95,7 @@ class ChatCompletions:
         request = prepared.request
         request_id = new_id("chatcmpl")
         finals: dict[int, ChoiceOutput] = {}
-        async for delta in self._deltas(prepared, request_id):
+        async for delta in self.deltas(prepared, request_id):
             finals[delta.index] = delta
         choices = []
         for index in sorted(finals):
@@ -130,7 +142,7 @@ class ChatCompletions:
             yield chunk(ChunkChoice(index=index, delta=ChoiceDelta(role="assistant", content="")))
         completion_tokens = 0
         try:
-            async for delta in self._deltas(prepared, request_id):
+            async for delta in self.deltas(prepared, request_id):
                 completion_tokens += len(delta.token_ids)
                 logprobs = None
                 if request.logprobs and delta.logprobs is not None:
@@ -157,3 +169,20 @@ class ChatCompletions:
             if request.stream_options and request.stream_options.include_usage:
                 yield chunk(totals=usage(len(prepared.prompt_ids), completion_tokens))
         yield "data: [DONE]\n\n"
+
+
+def _json_schema(request: ChatCompletionRequest) -> dict[str, Any] | None:
+    """The schema of a json_schema response_format, refused early when it is not a valid
+    JSON Schema."""
+    if not isinstance(request.response_format, ResponseFormatJSONSchema):
+        return None
+    schema = request.response_format.json_schema.schema_
+    try:
+        Draft202012Validator.check_schema(schema)
+    except SchemaError as exc:
+        raise APIError(
+            f"Invalid JSON schema in response_format: {exc.message}",
+            param="response_format",
+            code="invalid_json_schema",
+        ) from exc
+    return schema

@@ -60,16 +60,21 @@ class Engine:
         )
         return cls(llm, info, vocabulary)
 
-    def apply_chat_template(self, messages: Sequence[dict[str, Any]]) -> list[int]:
+    def apply_chat_template(
+        self, messages: Sequence[dict[str, Any]], add_generation_prompt: bool = True
+    ) -> list[int]:
         ids = self._tokenizer.apply_chat_template(
-            list(messages), add_generation_prompt=True, tokenize=True, return_dict=False
+            list(messages),
+            add_generation_prompt=add_generation_prompt,
+            tokenize=True,
+            return_dict=False,
         )
         return list(ids)
 
-    def encode(self, text: str) -> list[int]:
+    def encode(self, text: str, add_special_tokens: bool = True) -> list[int]:
         """Prompt text as vLLM's own completions endpoint tokenizes it (with BOS where the
         model wants one)."""
-        return list(self._tokenizer.encode(text, add_special_tokens=True))
+        return list(self._tokenizer.encode(text, add_special_tokens=add_special_tokens))
 
     def decode(self, ids: Sequence[int], skip_special_tokens: bool = False) -> str:
         return self._tokenizer.decode(list(ids), skip_special_tokens=skip_special_tokens)

@@ -3,9 +3,12 @@ running the n choices of one prompt as engine requests."""
 
 from __future__ import annotations
 
+import contextlib
 import time
 import uuid
 from collections.abc import AsyncIterator, Sequence
+
+from vllm.exceptions import VLLMClientError
 
 from server.engine import Engine, ModelInfo
 from server.errors import APIError
@@ -100,14 +103,20 @@ def choice_deltas(
 
     async def one(index: int) -> AsyncIterator[ChoiceOutput]:
         params = to_sampling_params(sampling, output, stop, index - first_index)
-        async for out in engine.generate(prompt_ids, params, f"{request_id}-{index}"):
-            delta = to_delta(out, index, top_n)
-            if delta.finish_reason not in (None, "stop", "length"):
-                raise APIError(
-                    "The server had an error while processing your request.",
-                    status=500,
-                    type="server_error",
-                )
-            yield delta
+        request = engine.generate(prompt_ids, params, f"{request_id}-{index}")
+        async with contextlib.aclosing(request) as outputs:  # type: ignore[type-var]
+            try:
+                async for out in outputs:
+                    delta = to_delta(out, index, top_n)
+                    if delta.finish_reason not in (None, "stop", "length"):
+                        raise APIError(
+                            "The server had an error while processing your request.",
+                            status=500,
+                            type="server_error",
+                        )
+                    yield delta
+            except VLLMClientError as exc:
+                # What vLLM refuses as the caller's mistake (an unusable schema, say).
+                raise APIError(str(exc), param=getattr(exc, "parameter", None)) from exc
 
     return merge([one(first_index + i) for i in range(fields.n)])

@@ -16,6 +16,13 @@ from server.schemas.chat import ChatCompletion, ChatCompletionRequest
 from server.schemas.completions import Completion, CompletionRequest
 from server.schemas.inspect import Inspection, InspectRequest
 from server.schemas.models import Model, ModelList
+from server.schemas.responses import Response, ResponseCreateRequest
+from server.schemas.tokenize import (
+    DetokenizeRequest,
+    DetokenizeResponse,
+    TokenizeRequest,
+    TokenizeResponse,
+)
 
 log = logging.getLogger(__name__)
 
@@ -118,6 +125,30 @@ async def create_completion(body: CompletionRequest, services: ServicesDep):
     if body.stream:
         return _event_stream(services.completions.stream(prepared))
     return await services.completions.complete(prepared)
+
+
+@router.post(
+    "/v1/responses",
+    tags=["responses"],
+    response_model=Response,
+    responses={200: {"content": {"text/event-stream": {}}}},
+)
+async def create_response(body: ResponseCreateRequest, services: ServicesDep):
+    request, prepared = services.responses.prepare(body)
+    if body.stream:
+        return _event_stream(services.responses.stream(request, prepared))
+    return await services.responses.create(request, prepared)
+
+
+@router.post("/v1/tokenize", tags=["tokenization"])
+async def tokenize(body: TokenizeRequest, services: ServicesDep) -> TokenizeResponse:
+    """Token ids and strings with the model's own tokenizer (and chat template for messages)."""
+    return services.tokenization.tokenize(body)
+
+
+@router.post("/v1/detokenize", tags=["tokenization"])
+async def detokenize(body: DetokenizeRequest, services: ServicesDep) -> DetokenizeResponse:
+    return services.tokenization.detokenize(body)
 
 
 @router.post("/v1/sampling/inspect", tags=["sampling"])

@@ -10,8 +10,10 @@ from server.completions import Completions
 from server.engine import Engine
 from server.generation import now
 from server.inspector import Inspector
+from server.responses import Responses
 from server.schemas.models import Model
 from server.settings import Settings
+from server.tokenization import Tokenization
 
 
 @dataclass(frozen=True)
@@ -20,17 +22,22 @@ class Services:
     chat: ChatCompletions
     completions: Completions
     inspector: Inspector
+    responses: Responses
+    tokenization: Tokenization
     logprobs_mode: str
     created: int
 
     @classmethod
     def over(cls, engine: Engine, settings: Settings) -> Services:
         defaults = settings.sampling_defaults
+        chat = ChatCompletions(engine, defaults)
         return cls(
             engine=engine,
-            chat=ChatCompletions(engine, defaults),
+            chat=chat,
             completions=Completions(engine, defaults),
             inspector=Inspector(engine, defaults, settings.logprobs_mode),
+            responses=Responses(chat),
+            tokenization=Tokenization(engine),
             logprobs_mode=settings.logprobs_mode,
             created=now(),
         )

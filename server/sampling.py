@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from vllm import SamplingParams
-from vllm.sampling_params import RequestOutputKind
+from vllm.sampling_params import RequestOutputKind, StructuredOutputsParams
 
 from server.presets import PRESETS
 from server.schemas.common import SamplingFields
@@ -20,6 +21,8 @@ class OutputRequest:
     logprobs: int | None = None
     prompt_logprobs: int | None = None
     stream: bool = False
+    json_schema: dict[str, Any] | None = None
+    json_object: bool = False
 
 
 @dataclass(frozen=True)
@@ -89,5 +92,15 @@ def to_sampling_params(
         logprobs=output.logprobs,
         prompt_logprobs=output.prompt_logprobs,
         logit_bias=sampling.logit_bias or None,
+        structured_outputs=_structured(output),
         output_kind=RequestOutputKind.DELTA if output.stream else RequestOutputKind.FINAL_ONLY,
     )
+
+
+def _structured(output: OutputRequest) -> StructuredOutputsParams | None:
+    """response_format through vLLM's structured outputs (grammar-constrained decoding)."""
+    if output.json_schema is not None:
+        return StructuredOutputsParams(json=output.json_schema)
+    if output.json_object:
+        return StructuredOutputsParams(json_object=True)
+    return None

@@ -1,0 +1,41 @@
+"""Tokenization: `POST /v1/tokenize` and `POST /v1/detokenize` (vLLM's shapes)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field, StrictBool, StrictInt, StrictStr, model_validator
+
+from server.schemas.chat import ChatMessage
+from server.schemas.common import APIModel
+
+
+class TokenizeRequest(APIModel):
+    """Text as the completions endpoint tokenizes it, or messages through the chat template
+    as the chat endpoint does."""
+
+    model: str
+    prompt: StrictStr | None = None
+    messages: list[ChatMessage] | None = Field(None, min_length=1)
+    add_special_tokens: StrictBool = True
+    add_generation_prompt: StrictBool = True
+
+    @model_validator(mode="after")
+    def _one_input(self) -> TokenizeRequest:
+        if (self.messages is None) == (self.prompt is None):
+            raise ValueError("prompt: give exactly one of 'prompt' and 'messages'")
+        return self
+
+
+class TokenizeResponse(BaseModel):
+    count: int
+    max_model_len: int
+    tokens: list[int]
+    token_strs: list[str]
+
+
+class DetokenizeRequest(APIModel):
+    model: str
+    tokens: list[StrictInt]
+
+
+class DetokenizeResponse(BaseModel):
+    prompt: str

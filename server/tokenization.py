@@ -1,0 +1,49 @@
+"""Counting and reading tokens with the served model's own tokenizer and chat template."""
+
+from __future__ import annotations
+
+from server.engine import Engine
+from server.errors import APIError
+from server.generation import check_model
+from server.schemas.tokenize import (
+    DetokenizeRequest,
+    DetokenizeResponse,
+    TokenizeRequest,
+    TokenizeResponse,
+)
+
+
+class Tokenization:
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def tokenize(self, request: TokenizeRequest) -> TokenizeResponse:
+        check_model(request.model, self._engine.info)
+        if request.messages is not None:
+            messages = [{"role": m.role, "content": m.text()} for m in request.messages]
+            ids = self._engine.apply_chat_template(
+                messages, add_generation_prompt=request.add_generation_prompt
+            )
+        else:
+            ids = self._engine.encode(
+                request.prompt or "", add_special_tokens=request.add_special_tokens
+            )
+        vocab = self._engine.vocabulary
+        return TokenizeResponse(
+            count=len(ids),
+            max_model_len=self._engine.info.max_model_len,
+            tokens=ids,
+            token_strs=[vocab.text_of(t) for t in ids],
+        )
+
+    def detokenize(self, request: DetokenizeRequest) -> DetokenizeResponse:
+        check_model(request.model, self._engine.info)
+        size = self._engine.info.vocab_size
+        bad = [t for t in request.tokens if not 0 <= t < size]
+        if bad:
+            raise APIError(
+                f"Token ids outside the vocabulary (0 to {size - 1}): {bad[:5]}",
+                param="tokens",
+                code="invalid_value",
+            )
+        return DetokenizeResponse(prompt=self._engine.decode(request.tokens))
