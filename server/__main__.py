@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import signal
@@ -24,10 +25,7 @@ def resolve_model(settings: Settings) -> tuple[str, str]:
 
 def main(argv: list[str] | None = None) -> None:
     settings = load_settings(sys.argv[1:] if argv is None else argv)
-    logging.basicConfig(
-        level=settings.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    configure_logging(settings)
     model, served_name = resolve_model(settings)
     if Path(model).is_dir():
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -39,12 +37,42 @@ def main(argv: list[str] | None = None) -> None:
     args = engine_args(settings, model, served_name)
     app = create_app(
         settings,
-        lambda: Engine.start(args),
+        lambda metrics: Engine.start(args, metrics),
         on_engine_failure=lambda: signal.raise_signal(signal.SIGTERM),
     )
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level)
-    if app.state.startup_failed:
+    uvicorn.run(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level,
+        access_log=False,  # the server's own access log carries request ids
+        timeout_graceful_shutdown=settings.shutdown_timeout,
+        log_config=None,
+    )
+    if app.state.engine_failed:
         sys.exit(1)
+
+
+class JSONFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "time": self.formatTime(record),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return json.dumps(entry)
+
+
+def configure_logging(settings: Settings) -> None:
+    handler = logging.StreamHandler()
+    if settings.log_format == "json":
+        handler.setFormatter(JSONFormatter())
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=settings.log_level.upper(), handlers=[handler], force=True)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
-"""The app factory: routes, the error path, and the engine's life inside the app's."""
+"""The app factory: routes, middleware, the error path, and the engine's life inside the
+app's."""
 
 from __future__ import annotations
 
@@ -8,16 +9,20 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 
 from server import errors, playground
 from server.engine import Engine
-from server.routes import router
+from server.metrics import Metrics
+from server.middleware import ServerMiddleware
+from server.routes import open_router, router
 from server.runtime import Runtime, Services
 from server.settings import Settings
 
 log = logging.getLogger(__name__)
 
-EngineStarter = Callable[[], Awaitable[Engine]]
+EngineStarter = Callable[[Metrics], Awaitable[Engine]]
+WATCH_INTERVAL_S = 1.0
 
 
 def create_app(
@@ -26,23 +31,36 @@ def create_app(
     on_engine_failure: Callable[[], None] | None = None,
 ) -> FastAPI:
     """The engine starts in the background so that /health can answer 503 meanwhile; it is
-    shut down, with its worker processes, when the app stops. `on_engine_failure` lets the
-    process stop (and exit non-zero) when the engine cannot start."""
+    shut down, with its worker processes, when the app stops. If it cannot start, or dies
+    later, /health turns 503 and `on_engine_failure` lets the process stop (and exit
+    non-zero) so that a supervisor restarts it."""
     runtime = Runtime()
+    metrics = Metrics()
+
+    def failed(reason: str) -> None:
+        log.error("engine failure: %s", reason)
+        runtime.state = "failed"
+        metrics.engine_up.set(0)
+        app.state.engine_failed = True
+        if on_engine_failure is not None:
+            on_engine_failure()
 
     async def load() -> None:
         try:
-            engine = await start_engine()
+            engine = await start_engine(metrics)
         except Exception:
             log.exception("the engine failed to start")
-            runtime.state = "failed"
-            app.state.startup_failed = True
-            if on_engine_failure is not None:
-                on_engine_failure()
+            failed("start-up")
             return
         runtime.services = Services.over(engine, settings)
         runtime.state = "ready"
+        metrics.engine_up.set(1)
         log.info("engine ready: serving %s", engine.info.id)
+        while runtime.state == "ready":
+            await asyncio.sleep(WATCH_INTERVAL_S)
+            if engine.errored:
+                failed("the engine died")
+                return
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -50,9 +68,10 @@ def create_app(
         try:
             yield
         finally:
-            runtime.state = "stopping"
-            if not loading.done():
+            if runtime.state == "loading":
                 await asyncio.shield(loading)
+            runtime.state = "stopping"
+            loading.cancel()
             if runtime.services is not None:
                 runtime.services.engine.shutdown()
                 runtime.services = None
@@ -63,8 +82,25 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.runtime = runtime
-    app.state.startup_failed = False
+    app.state.metrics = metrics
+    app.state.api_key = settings.api_key.get_secret_value() if settings.api_key else None
+    app.state.engine_failed = False
     errors.install(app)
+    app.include_router(open_router)
     app.include_router(router)
     app.include_router(playground.router)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["*"],
+            allow_headers=["*"],
+        )
+    app.add_middleware(
+        ServerMiddleware,
+        metrics=metrics,
+        max_body_bytes=settings.max_body_bytes,
+        max_in_flight=settings.max_concurrent_requests,
+        json_logs=settings.log_format == "json",
+    )
     return app

@@ -13,6 +13,7 @@ from jsonschema.exceptions import SchemaError
 from server.engine import Engine
 from server.errors import APIError, sse_error
 from server.generation import (
+    Limits,
     check_logit_bias,
     check_model,
     check_stream_options,
@@ -48,9 +49,10 @@ class PreparedChat:
 
 
 class ChatCompletions:
-    def __init__(self, engine: Engine, defaults: SamplingDefaults) -> None:
+    def __init__(self, engine: Engine, defaults: SamplingDefaults, limits: Limits) -> None:
         self._engine = engine
         self._defaults = defaults
+        self._limits = limits
 
     @property
     def model_id(self) -> str:
@@ -70,7 +72,9 @@ class ChatCompletions:
                 f"The messages could not be formatted with the model's chat template: {exc}",
                 param="messages",
             ) from exc
-        max_tokens = output_budget(len(prompt_ids), request.output_limit(), info, "messages")
+        max_tokens = output_budget(
+            len(prompt_ids), request.output_limit(), info, "messages", self._limits
+        )
         top = request.top_logprobs or 0
         output = OutputRequest(
             max_tokens=max_tokens,

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from server.engine import Engine
 from server.errors import APIError, sse_error
 from server.generation import (
+    Limits,
     check_logit_bias,
     check_model,
     check_stream_options,
@@ -58,9 +59,10 @@ class _ChoiceState:
 
 
 class Completions:
-    def __init__(self, engine: Engine, defaults: SamplingDefaults) -> None:
+    def __init__(self, engine: Engine, defaults: SamplingDefaults, limits: Limits) -> None:
         self._engine = engine
         self._defaults = defaults
+        self._limits = limits
 
     def prepare(self, request: CompletionRequest) -> PreparedCompletion:
         info = self._engine.info
@@ -79,9 +81,9 @@ class Completions:
                 raise APIError("The prompt must not be empty.", param="prompt")
             if request.max_tokens == 0:
                 wanted = 1
-                output_budget(len(ids), None, info, "prompt")
+                output_budget(len(ids), None, info, "prompt", self._limits)
             else:
-                wanted = output_budget(len(ids), request.max_tokens, info, "prompt")
+                wanted = output_budget(len(ids), request.max_tokens, info, "prompt", self._limits)
             output = OutputRequest(
                 max_tokens=wanted,
                 logprobs=request.logprobs,

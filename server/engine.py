@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -16,6 +18,7 @@ from vllm.outputs import RequestOutput
 from vllm.sampling_params import RequestOutputKind
 from vllm.v1.engine.async_llm import AsyncLLM
 
+from server.metrics import Metrics
 from server.vocabulary import Vocabulary, is_byte_level
 
 log = logging.getLogger(__name__)
@@ -31,14 +34,18 @@ class ModelInfo:
 class Engine:
     """Owns the AsyncLLM and the tokenizer-derived tables the response code needs."""
 
-    def __init__(self, llm: AsyncLLM, info: ModelInfo, vocabulary: Vocabulary) -> None:
+    def __init__(
+        self, llm: AsyncLLM, info: ModelInfo, vocabulary: Vocabulary, metrics: Metrics
+    ) -> None:
         self._llm = llm
         self._tokenizer = llm.get_tokenizer()
         self.info = info
         self.vocabulary = vocabulary
+        self._metrics = metrics
+        metrics.engine_running.set_function(llm.get_num_unfinished_requests)
 
     @classmethod
-    async def start(cls, args: AsyncEngineArgs) -> Engine:
+    async def start(cls, args: AsyncEngineArgs, metrics: Metrics) -> Engine:
         """Build the engine in a worker thread so that the event loop keeps answering
         /health with 503 while the model loads."""
         log.info("starting vLLM engine: %s", args)
@@ -58,7 +65,7 @@ class Engine:
             max_model_len=model_config.max_model_len,
             vocab_size=vocab_size,
         )
-        return cls(llm, info, vocabulary)
+        return cls(llm, info, vocabulary, metrics)
 
     def apply_chat_template(
         self, messages: Sequence[dict[str, Any]], add_generation_prompt: bool = True
@@ -79,12 +86,27 @@ class Engine:
     def decode(self, ids: Sequence[int], skip_special_tokens: bool = False) -> str:
         return self._tokenizer.decode(list(ids), skip_special_tokens=skip_special_tokens)
 
-    def generate(
+    async def generate(
         self, prompt_ids: Sequence[int], params: SamplingParams, request_id: str
     ) -> AsyncIterator[RequestOutput]:
         """Closing or cancelling the iterator aborts the request inside vLLM."""
         prompt = TokensPrompt(prompt_token_ids=list(prompt_ids))
-        return self._llm.generate(prompt, params, request_id)
+        self._metrics.prompt_tokens.inc(len(prompt_ids))
+        started = time.perf_counter()
+        first = params.output_kind == RequestOutputKind.DELTA
+        request = self._llm.generate(prompt, params, request_id)
+        async with contextlib.aclosing(request) as outputs:
+            async for out in outputs:
+                new_tokens = len(out.outputs[0].token_ids)
+                if first and new_tokens:
+                    self._metrics.ttft.observe(time.perf_counter() - started)
+                    first = False
+                self._metrics.generated_tokens.inc(new_tokens)
+                yield out
+
+    @property
+    def errored(self) -> bool:
+        return self._llm.errored
 
     async def sample_with_distributions(
         self, prompt_ids: Sequence[int], params: SamplingParams, request_id: str

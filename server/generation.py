@@ -7,6 +7,7 @@ import contextlib
 import time
 import uuid
 from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
 
 from vllm.exceptions import VLLMClientError
 
@@ -45,15 +46,41 @@ def check_model(requested: str, info: ModelInfo) -> None:
         )
 
 
+@dataclass(frozen=True)
+class Limits:
+    """Operator caps below the model's own context."""
+
+    max_prompt_tokens: int | None = None
+    max_tokens: int | None = None
+
+
 def output_budget(
-    prompt_tokens: int, requested: int | None, info: ModelInfo, prompt_param: str
+    prompt_tokens: int,
+    requested: int | None,
+    info: ModelInfo,
+    prompt_param: str,
+    limits: Limits = Limits(),
 ) -> int:
-    """How many tokens may be generated; unset means up to the end of the context, as
-    OpenAI's chat API does. Too long a request is refused with the sizes, never truncated."""
+    """How many tokens may be generated; unset means up to the end of the context (or the
+    operator's cap), as OpenAI's chat API does. Too long a request is refused with the
+    sizes, never truncated."""
+    if limits.max_prompt_tokens is not None and prompt_tokens > limits.max_prompt_tokens:
+        raise APIError(
+            f"The prompt has {prompt_tokens} tokens; this server accepts at most "
+            f"{limits.max_prompt_tokens}.",
+            param=prompt_param,
+            code="prompt_too_long",
+        )
+    if limits.max_tokens is not None and requested is not None and requested > limits.max_tokens:
+        raise APIError(
+            f"max_tokens is {requested}; this server allows at most {limits.max_tokens}.",
+            param="max_tokens",
+            code="invalid_value",
+        )
     limit = info.max_model_len
     available = limit - prompt_tokens
     if requested is None and available >= 1:
-        return available
+        return min(available, limits.max_tokens or available)
     if requested is not None and prompt_tokens + requested <= limit:
         return requested
     asked = prompt_tokens + (requested or 1)

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import AsyncIterator
-from typing import Annotated
+from collections.abc import AsyncIterator, Awaitable
+from importlib.metadata import version as package_version
+from typing import Annotated, TypeVar
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import Response as RawResponse
+from prometheus_client import CONTENT_TYPE_LATEST
+from vllm import __version__ as vllm_version
 
+from server.auth import require_api_key
 from server.errors import APIError, sse_error
 from server.presets import PRESETS, SamplingPreset
 from server.runtime import Runtime, Services
@@ -26,7 +32,10 @@ from server.schemas.tokenize import (
 
 log = logging.getLogger(__name__)
 
-router = APIRouter()
+T = TypeVar("T")
+
+router = APIRouter(dependencies=[Depends(require_api_key)])
+open_router = APIRouter()
 
 
 def _runtime(request: Request) -> Runtime:
@@ -70,7 +79,7 @@ def _event_stream(events: AsyncIterator[str]) -> StreamingResponse:
     )
 
 
-@router.get("/health", tags=["server"])
+@open_router.get("/health", tags=["server"])
 async def health(runtime: Annotated[Runtime, Depends(_runtime)]) -> JSONResponse:
     """200 once the engine is ready; 503 while it loads or after it failed."""
     if runtime.services is None:
@@ -107,11 +116,13 @@ async def retrieve_model(model_id: str, services: ServicesDep) -> Model:
     response_model=ChatCompletion,
     responses={200: {"content": {"text/event-stream": {}}}},
 )
-async def create_chat_completion(body: ChatCompletionRequest, services: ServicesDep):
+async def create_chat_completion(
+    body: ChatCompletionRequest, services: ServicesDep, request: Request
+):
     prepared = services.chat.prepare(body)
     if body.stream:
         return _event_stream(services.chat.stream(prepared))
-    return await services.chat.complete(prepared)
+    return await _until_disconnect(request, services.chat.complete(prepared))
 
 
 @router.post(
@@ -120,11 +131,11 @@ async def create_chat_completion(body: ChatCompletionRequest, services: Services
     response_model=Completion,
     responses={200: {"content": {"text/event-stream": {}}}},
 )
-async def create_completion(body: CompletionRequest, services: ServicesDep):
+async def create_completion(body: CompletionRequest, services: ServicesDep, request: Request):
     prepared = services.completions.prepare(body)
     if body.stream:
         return _event_stream(services.completions.stream(prepared))
-    return await services.completions.complete(prepared)
+    return await _until_disconnect(request, services.completions.complete(prepared))
 
 
 @router.post(
@@ -133,11 +144,13 @@ async def create_completion(body: CompletionRequest, services: ServicesDep):
     response_model=Response,
     responses={200: {"content": {"text/event-stream": {}}}},
 )
-async def create_response(body: ResponseCreateRequest, services: ServicesDep):
+async def create_response(
+    body: ResponseCreateRequest, services: ServicesDep, http_request: Request
+):
     request, prepared = services.responses.prepare(body)
     if body.stream:
         return _event_stream(services.responses.stream(request, prepared))
-    return await services.responses.create(request, prepared)
+    return await _until_disconnect(http_request, services.responses.create(request, prepared))
 
 
 @router.post("/v1/tokenize", tags=["tokenization"])
@@ -152,11 +165,41 @@ async def detokenize(body: DetokenizeRequest, services: ServicesDep) -> Detokeni
 
 
 @router.post("/v1/sampling/inspect", tags=["sampling"])
-async def inspect_sampling(body: InspectRequest, services: ServicesDep) -> Inspection:
+async def inspect_sampling(
+    body: InspectRequest, services: ServicesDep, request: Request
+) -> Inspection:
     """Explain each generated position: the raw distribution, what temperature, min_p,
     top-k and top-p made of it, and which token was drawn."""
     prepared = services.inspector.prepare(body)
-    return await services.inspector.inspect(prepared)
+    return await _until_disconnect(request, services.inspector.inspect(prepared))
+
+
+@open_router.get("/version", tags=["server"])
+async def version() -> dict[str, str]:
+    return {"version": package_version("sampling-server"), "vllm": vllm_version}
+
+
+@open_router.get("/metrics", tags=["server"], include_in_schema=False)
+async def metrics(request: Request) -> RawResponse:
+    return RawResponse(request.app.state.metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
+
+
+async def _until_disconnect(request: Request, work: Awaitable[T]) -> T:
+    """Run a whole-answer request, cancelling it (and so aborting its engine requests) if
+    the client hangs up first."""
+    task = asyncio.ensure_future(work)
+
+    async def watch() -> None:
+        while not task.done():
+            if (await request.receive())["type"] == "http.disconnect":
+                task.cancel()
+                return
+
+    watcher = asyncio.create_task(watch())
+    try:
+        return await task
+    finally:
+        watcher.cancel()
 
 
 @router.get("/v1/sampling/presets", tags=["sampling"])

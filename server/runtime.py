@@ -8,7 +8,7 @@ from typing import Literal
 from server.chat import ChatCompletions
 from server.completions import Completions
 from server.engine import Engine
-from server.generation import now
+from server.generation import Limits, now
 from server.inspector import Inspector
 from server.responses import Responses
 from server.schemas.models import Model
@@ -30,11 +30,12 @@ class Services:
     @classmethod
     def over(cls, engine: Engine, settings: Settings) -> Services:
         defaults = settings.sampling_defaults
-        chat = ChatCompletions(engine, defaults)
+        limits = Limits(settings.max_prompt_tokens, settings.max_tokens_limit)
+        chat = ChatCompletions(engine, defaults, limits)
         return cls(
             engine=engine,
             chat=chat,
-            completions=Completions(engine, defaults),
+            completions=Completions(engine, defaults, limits),
             inspector=Inspector(engine, defaults, settings.logprobs_mode),
             responses=Responses(chat),
             tokenization=Tokenization(engine),

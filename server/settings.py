@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -85,6 +85,27 @@ class Settings(BaseSettings):
     )
     tensor_parallel_size: int = Field(1, ge=1, description="GPUs to shard the model over.")
     engine_seed: int = Field(0, description="Engine-wide random seed.")
+
+    api_key: SecretStr | None = Field(
+        None, description="When set, every /v1 route needs 'Authorization: Bearer <key>'."
+    )
+    cors_origins: list[str] = Field(
+        default_factory=list, description="Origins allowed by CORS (none: CORS off)."
+    )
+    max_body_bytes: int = Field(4_000_000, ge=1, description="Largest request body (413).")
+    max_prompt_tokens: int | None = Field(
+        None, ge=1, description="Longest prompt accepted (default: the context length)."
+    )
+    max_tokens_limit: int | None = Field(
+        None, ge=1, description="Largest max_tokens a request may ask for (default: none)."
+    )
+    max_concurrent_requests: int = Field(
+        128, ge=1, description="Generation requests in flight; beyond it: 429 with Retry-After."
+    )
+    shutdown_timeout: float = Field(
+        30.0, ge=0, description="On SIGTERM, seconds in-flight requests get to finish."
+    )
+    log_format: Literal["text", "json"] = Field("text", description="Log and access log format.")
 
     sampling_defaults: SamplingDefaults = Field(
         default_factory=SamplingDefaults,

@@ -55,21 +55,25 @@ class RunningServer:
             if status == 503:
                 self.saw_loading = True
             if status == 200:
+                self.children = psutil.Process(self.process.pid).children(recursive=True)
                 return
             time.sleep(0.5)
 
     def stop(self) -> None:
         """Stopping must take the engine's worker processes with it."""
-        children = psutil.Process(self.process.pid).children(recursive=True)
-        assert children, "the engine runs in worker processes"
-        self.process.send_signal(signal.SIGINT)
-        try:
-            self.process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-            pytest.fail("server did not stop within 60 s of SIGINT")
-        _, alive = psutil.wait_procs(children, timeout=30)
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+            try:
+                self.process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+                pytest.fail("server did not stop within 60 s of SIGINT")
+        self.check_no_engine_left()
+
+    def check_no_engine_left(self) -> None:
+        assert self.children, "the engine runs in worker processes"
+        _, alive = psutil.wait_procs(self.children, timeout=30)
         assert not alive, f"engine processes left behind: {alive}"
 
 
@@ -106,12 +110,40 @@ class ServerPool:
             current, self._current = self._current, None
             current.stop()
 
+    def forget(self) -> None:
+        """For a test that stopped the server itself."""
+        self.close()
 
-PROCESSED = ("--logprobs-mode", "processed")
+
+API_KEY = "test-key"
+# The second server: processed logprobs, and the access controls and limits switched on.
+PROCESSED = (
+    "--logprobs-mode",
+    "processed",
+    "--api-key",
+    API_KEY,
+    "--max-concurrent-requests",
+    "4",
+    "--max-tokens-limit",
+    "512",
+    "--max-prompt-tokens",
+    "2048",
+    "--cors-origins",
+    '["http://allowed.example"]',
+    "--log-format",
+    "json",
+)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    items.sort(key=lambda item: item.get_closest_marker("processed") is not None)
+    """Raw-mode tests first, then the one that stops the raw server, then the processed
+    server's tests, then the one that kills its engine."""
+
+    def phase(item: pytest.Item) -> tuple[bool, bool]:
+        processed = item.get_closest_marker("processed") is not None
+        return processed, item.get_closest_marker("stops_server") is not None
+
+    items.sort(key=phase)
 
 
 @pytest.fixture(scope="session")
@@ -150,3 +182,18 @@ def http(server: RunningServer) -> Iterator[httpx.Client]:
 @pytest.fixture(scope="session")
 def model(client: openai.OpenAI) -> str:
     return client.models.list().data[0].id
+
+
+STORY = [{"role": "user", "content": "Write a story about a dragon."}]
+AGREEMENT_PARAMS = {"temperature": 0.8, "top_p": 0.9, "seed": 5, "top_k": 10, "min_p": 0.05}
+AGREEMENT_STEPS = 8
+
+
+@pytest.fixture(scope="session")
+def raw_inspection(http: httpx.Client, model: str) -> dict:
+    """An inspection on the raw-mode server, kept for the processed-mode comparison (a
+    raw-mode test asks for it first, so no server restarts for it)."""
+    body = {"model": model, "messages": STORY, "steps": AGREEMENT_STEPS, **AGREEMENT_PARAMS}
+    response = http.post("/v1/sampling/inspect", json=body)
+    assert response.status_code == 200, response.text
+    return response.json()

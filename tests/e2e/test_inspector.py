@@ -137,3 +137,9 @@ def test_presets_are_listed_and_usable(client, http, model):
     overridden = inspect(http, model, steps=1, preset="creative", temperature=0.3)
     assert overridden["parameters"]["temperature"] == 0.3
     assert overridden["parameters"]["min_p"] == 0.1
+
+
+def test_raw_inspection_for_the_agreement_test(raw_inspection):
+    """Computed here, on the raw server; compared on the processed one (test_processed)."""
+    assert len(raw_inspection["steps"]) == 8
+    assert raw_inspection["logprobs_mode"] == "raw"

@@ -1,70 +1,67 @@
-"""The engine in processed-logprobs mode (a second engine, started after the raw one
-stops; these tests run last)."""
+"""The second server: processed logprobs, with an API key, CORS and tight limits (started
+after the raw one stops; these tests run last)."""
 
+import asyncio
+import contextlib
 import json
 import math
+import os
+import signal
+import time
 
 import httpx
 import pytest
 
-from tests.e2e.conftest import PROCESSED
+from tests.e2e.conftest import AGREEMENT_PARAMS, AGREEMENT_STEPS, API_KEY, STORY
 
 pytestmark = pytest.mark.processed
-
-STORY = [{"role": "user", "content": "Write a story about a dragon."}]
-PARAMS = {"temperature": 0.8, "top_p": 0.9, "seed": 5}
-EXTRA = {"top_k": 10, "min_p": 0.05}
-STEPS = 8
 # Largest |p_inspector - p_engine| over every reported candidate of every step.
 AGREEMENT = 1e-4
+AUTH = {"Authorization": f"Bearer {API_KEY}"}
+MODEL = "SmolLM2-135M-Instruct"
 
 
-def test_inspector_agrees_with_the_engines_processed_logprobs(pool):
-    """The inspector recomputes vLLM's pipeline from raw numbers; the engine in processed
-    mode reports the distribution it really drew from. Same prompt, parameters, seed."""
-    raw_server = pool.get()
-    with httpx.Client(base_url=raw_server.base_url, timeout=120) as http:
-        model = http.get("/v1/models").json()["data"][0]["id"]
-        inspection = http.post(
-            "/v1/sampling/inspect",
-            json={"model": model, "messages": STORY, "steps": STEPS, **PARAMS, **EXTRA},
-        ).json()
-    processed = pool.get(*PROCESSED)
-    with httpx.Client(base_url=processed.base_url, timeout=120) as http:
-        chat = http.post(
-            "/v1/chat/completions",
-            json={
-                "model": model,
-                "messages": STORY,
-                "max_tokens": STEPS,
-                "logprobs": True,
-                "top_logprobs": 20,
-                **PARAMS,
-                **EXTRA,
-            },
-        ).json()
-    assert chat["choices"][0]["message"]["content"] == inspection["text"]
+@pytest.fixture
+def api(processed_server):
+    with httpx.Client(base_url=processed_server.base_url, headers=AUTH, timeout=120) as c:
+        yield c
+
+
+def test_inspector_agrees_with_the_engines_processed_logprobs(raw_inspection, api):
+    """The inspector (on the raw server) recomputes vLLM's pipeline from raw numbers; this
+    engine reports the distribution it really drew from. Same prompt, parameters, seed."""
+    chat = api.post(
+        "/v1/chat/completions",
+        json={
+            "model": MODEL,
+            "messages": STORY,
+            "max_tokens": AGREEMENT_STEPS,
+            "logprobs": True,
+            "top_logprobs": 20,
+            **AGREEMENT_PARAMS,
+        },
+    ).json()
+    assert chat["choices"][0]["message"]["content"] == raw_inspection["text"]
     content = chat["choices"][0]["logprobs"]["content"]
     worst = 0.0
     compared = 0
-    for token, step in zip(content, inspection["steps"], strict=False):
+    for token, step in zip(content, raw_inspection["steps"], strict=False):
         final = {bytes(c["bytes"]): c["final_prob"] for c in step["candidates"]}
         for top in token["top_logprobs"]:
             engine_p = 0.0 if top["logprob"] <= -9999 else math.exp(top["logprob"])
             worst = max(worst, abs(engine_p - final.get(bytes(top["bytes"]), 0.0)))
             compared += 1
-    assert compared >= STEPS * 10
+    assert compared >= AGREEMENT_STEPS * 10
     assert worst < AGREEMENT
 
 
-def test_model_card_states_the_mode(processed_server):
-    card = httpx.get(f"{processed_server.base_url}/v1/models").json()["data"][0]
-    assert card["logprobs_mode"] == "processed"
+def test_model_card_states_the_mode(api):
+    assert api.get("/v1/models").json()["data"][0]["logprobs_mode"] == "processed"
 
 
-def test_filtered_tokens_are_a_finite_floor_not_infinity(processed_server):
+def test_filtered_tokens_are_a_finite_floor_not_infinity(api):
     body = {
-        "model": "SmolLM2-135M-Instruct",
+        "model": MODEL,
         "messages": STORY,
         "max_tokens": 3,
         "logprobs": True,
@@ -73,9 +70,7 @@ def test_filtered_tokens_are_a_finite_floor_not_infinity(processed_server):
         "top_k": 3,
         "seed": 1,
     }
-    response = httpx.post(
-        f"{processed_server.base_url}/v1/chat/completions", json=body, timeout=120
-    )
+    response = api.post("/v1/chat/completions", json=body)
     assert response.status_code == 200
     payload = json.loads(response.text, parse_constant=lambda c: pytest.fail(f"{c} in JSON"))
     for token in payload["choices"][0]["logprobs"]["content"]:
@@ -86,11 +81,107 @@ def test_filtered_tokens_are_a_finite_floor_not_infinity(processed_server):
         assert sum(kept) == pytest.approx(1.0, abs=1e-3)
 
 
-def test_inspector_works_in_processed_mode(processed_server):
-    result = httpx.post(
-        f"{processed_server.base_url}/v1/sampling/inspect",
-        json={"model": "SmolLM2-135M-Instruct", "messages": STORY, "steps": 3, **PARAMS, **EXTRA},
-        timeout=120,
-    ).json()
+def test_inspector_works_in_processed_mode(api):
+    body = {"model": MODEL, "messages": STORY, "steps": 3, **AGREEMENT_PARAMS}
+    result = api.post("/v1/sampling/inspect", json=body).json()
     assert result["logprobs_mode"] == "processed"
     assert len(result["steps"]) == 3
+
+
+def test_api_key_is_required_on_v1_only(processed_server):
+    base = processed_server.base_url
+    for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": API_KEY}):
+        response = httpx.get(f"{base}/v1/models", headers=headers)
+        assert response.status_code == 401
+        assert response.json()["error"]["code"] == "invalid_api_key"
+    assert httpx.get(f"{base}/health").status_code == 200
+    assert httpx.get(f"{base}/v1/models", headers=AUTH).status_code == 200
+
+
+def test_openai_sdk_with_the_key(processed_server):
+    import openai
+
+    client = openai.OpenAI(base_url=f"{processed_server.base_url}/v1", api_key=API_KEY)
+    answer = client.chat.completions.create(model=MODEL, messages=STORY, max_tokens=2)
+    assert answer.choices[0].message.content
+    with pytest.raises(openai.AuthenticationError):
+        openai.OpenAI(base_url=f"{processed_server.base_url}/v1", api_key="nope").models.list()
+
+
+def test_cors_only_for_the_configured_origin(processed_server):
+    def preflight(origin):
+        return httpx.options(
+            f"{processed_server.base_url}/v1/chat/completions",
+            headers={"Origin": origin, "Access-Control-Request-Method": "POST"},
+        )
+
+    assert (
+        preflight("http://allowed.example").headers.get("access-control-allow-origin")
+        == "http://allowed.example"
+    )
+    assert "access-control-allow-origin" not in preflight("http://evil.example").headers
+
+
+def test_caps_on_max_tokens_and_prompt(api):
+    too_many = api.post(
+        "/v1/chat/completions", json={"model": MODEL, "messages": STORY, "max_tokens": 513}
+    )
+    assert too_many.status_code == 400
+    assert too_many.json()["error"]["param"] == "max_tokens"
+    long_prompt = api.post(
+        "/v1/completions", json={"model": MODEL, "prompt": "word " * 3000, "max_tokens": 1}
+    )
+    assert long_prompt.status_code == 400
+    assert long_prompt.json()["error"]["code"] == "prompt_too_long"
+
+
+async def test_beyond_the_in_flight_bound_is_429_and_health_stays_up(processed_server):
+    body = {"model": MODEL, "messages": STORY, "max_tokens": 48, "temperature": 0}
+    async with httpx.AsyncClient(
+        base_url=processed_server.base_url, headers=AUTH, timeout=120
+    ) as client:
+        requests = [client.post("/v1/chat/completions", json=body) for _ in range(10)]
+        tasks = [asyncio.ensure_future(r) for r in requests]
+        await asyncio.sleep(0.3)
+        started = time.monotonic()
+        health = await client.get("/health")
+        metrics = await client.get("/metrics")
+        health_seconds = time.monotonic() - started
+        responses = await asyncio.gather(*tasks)
+    assert health.status_code == 200 and metrics.status_code == 200
+    assert health_seconds < 5
+    statuses = [r.status_code for r in responses]
+    assert statuses.count(200) >= 4
+    busy = [r for r in responses if r.status_code == 429]
+    assert busy, statuses
+    assert busy[0].headers["retry-after"] == "1"
+    assert busy[0].json()["error"]["type"] == "rate_limit_error"
+
+
+def test_access_log_is_json(processed_server, api):
+    api.get("/v1/models", headers={"x-request-id": "json-log-check"})
+    time.sleep(0.5)
+    log = processed_server.log.read_text().splitlines()
+    lines = [line for line in log if "json-log-check" in line]
+    assert lines
+    entry = json.loads(lines[-1])
+    assert "json-log-check" in entry["message"]
+
+
+@pytest.mark.stops_server
+def test_engine_death_turns_health_503_and_the_process_exits_non_zero(processed_server, pool):
+    """Runs last: it kills the engine's worker processes."""
+    health = f"{processed_server.base_url}/health"
+    for victim in processed_server.children:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(victim.pid, signal.SIGKILL)
+    statuses = []
+    deadline = time.monotonic() + 60
+    while processed_server.process.poll() is None and time.monotonic() < deadline:
+        with contextlib.suppress(httpx.TransportError):
+            statuses.append(httpx.get(health, timeout=2).status_code)
+        time.sleep(0.1)
+    assert processed_server.process.wait(timeout=60) != 0
+    # once the engine is gone, health never says 200 again
+    assert 200 not in statuses[1:]
+    pool.forget()
