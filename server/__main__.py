@@ -40,6 +40,10 @@ def main(argv: list[str] | None = None) -> None:
         lambda metrics: Engine.start(args, metrics),
         on_engine_failure=lambda: signal.raise_signal(signal.SIGTERM),
     )
+    # uvicorn re-raises the signal that stopped it once it has shut down; a stop asked for
+    # by SIGTERM or Ctrl-C is a clean exit (0), an engine failure is not (1).
+    for stop in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(stop, lambda *_: None)
     uvicorn.run(
         app,
         host=settings.host,

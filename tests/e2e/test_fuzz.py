@@ -5,18 +5,11 @@ import json
 
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, given, settings
 
 # Sizes a valid request may ask for, clamped so a fuzzed request never generates for long.
+EXAMPLES = 25
 CLAMPED = {"max_tokens": 4, "max_completion_tokens": 4, "max_output_tokens": 4, "steps": 2}
-
-
-@pytest.fixture
-def api_schema(server):
-    return schemathesis.openapi.from_url(f"{server.base_url}/openapi.json")
-
-
-schema = schemathesis.pytest.from_fixture("api_schema")
 
 
 def clamp(body):
@@ -31,22 +24,32 @@ def clamp(body):
     return body
 
 
-@schema.parametrize()
-@settings(
-    max_examples=25,
-    deadline=None,
-    suppress_health_check=list(HealthCheck),
-    derandomize=True,
-)
-def test_no_server_errors_and_every_error_is_an_envelope(case, server):
-    case.body = clamp(case.body)
-    response = case.call(base_url=server.base_url, timeout=120)
-    assert response.status_code < 500, response.text
-    content_type = response.headers.get("content-type", [""])
-    if isinstance(content_type, list):
-        content_type = content_type[0]
-    if content_type.startswith("application/json"):
-        body = json.loads(response.text, parse_constant=lambda c: pytest.fail(f"{c} in JSON"))
-        if response.status_code >= 400:
-            assert set(body) == {"error"}
-            assert {"message", "type", "param", "code"} <= set(body["error"])
+def test_no_server_errors_and_every_error_is_an_envelope(server):
+    schema = schemathesis.openapi.from_url(f"{server.base_url}/openapi.json")
+    operations = [result.ok() for result in schema.get_all_operations()]
+    assert len(operations) >= 10
+    for operation in operations:
+
+        @settings(
+            max_examples=EXAMPLES,
+            deadline=None,
+            suppress_health_check=list(HealthCheck),
+            derandomize=True,
+            database=None,
+        )
+        @given(case=operation.as_strategy())
+        def check(case, operation=operation):
+            case.body = clamp(case.body)
+            response = case.call(base_url=server.base_url, timeout=120)
+            assert response.status_code < 500, (operation.label, response.text)
+            if response.headers.get("content-type", [""])[0].startswith("application/json"):
+                body = json.loads(response.text, parse_constant=_no_constants)
+                if response.status_code >= 400:
+                    assert set(body) == {"error"}, (operation.label, body)
+                    assert {"message", "type", "param", "code"} <= set(body["error"])
+
+        check()
+
+
+def _no_constants(name):
+    pytest.fail(f"{name} in JSON")
