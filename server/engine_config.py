@@ -25,6 +25,8 @@ def engine_args(settings: Settings, model: str, served_model_name: str) -> Async
         max_num_seqs=settings.max_num_seqs,
         max_logprobs=-1,
         tensor_parallel_size=settings.tensor_parallel_size,
+        pipeline_parallel_size=settings.pipeline_parallel_size,
+        distributed_executor_backend=settings.distributed_executor_backend,
         seed=settings.engine_seed,
         generation_config="vllm",
         logprobs_mode=LOGPROBS_MODES[settings.logprobs_mode],

@@ -83,7 +83,17 @@ class Settings(BaseSettings):
         "sampling parameter (OpenAI's meaning); or 'processed', the distribution the token "
         "was drawn from, after penalties, temperature, min_p, top-k and top-p.",
     )
-    tensor_parallel_size: int = Field(1, ge=1, description="GPUs to shard the model over.")
+    tensor_parallel_size: int = Field(
+        1, ge=1, description="GPUs on one host to shard each layer over (tensor parallelism)."
+    )
+    pipeline_parallel_size: int = Field(
+        1, ge=1, description="Stages to split the layers into, across GPUs or hosts."
+    )
+    distributed_executor_backend: Literal["mp", "ray"] | None = Field(
+        None,
+        description="vLLM's executor for several GPUs: 'mp' on one host, 'ray' across hosts "
+        "(start the Ray cluster first); unset: vLLM chooses.",
+    )
     engine_seed: int = Field(0, description="Engine-wide random seed.")
 
     api_key: SecretStr | None = Field(

@@ -1,0 +1,29 @@
+# GPU image: the official vLLM CUDA image plus this server. Build and run with
+# `docker compose up` (docker-compose.yml); the preset comes from SAMPLING_SERVER_CONFIG.
+ARG VLLM_VERSION=0.32.0
+FROM vllm/vllm-openai:v${VLLM_VERSION}
+
+ENV PYTHONUNBUFFERED=1 \
+    HF_HOME=/cache/huggingface \
+    SAMPLING_SERVER_HOST=0.0.0.0 \
+    SAMPLING_SERVER_PORT=8000 \
+    SAMPLING_SERVER_CONFIG=config/phi35-awq-6gb.yaml \
+    SAMPLING_SERVER_CACHE_DIR=/cache/sampling-server
+
+WORKDIR /app
+# vLLM's image already carries FastAPI, uvicorn, pydantic, prometheus-client and psutil.
+RUN pip install --no-cache-dir "pydantic-settings[yaml]==2.16.3"
+COPY server ./server
+COPY config ./config
+
+RUN useradd --create-home --uid 1000 app \
+    && mkdir -p /cache \
+    && chown app /cache
+USER 1000
+VOLUME ["/cache"]
+EXPOSE 8000
+
+HEALTHCHECK --interval=30s --timeout=5s --start-period=600s --retries=3 \
+    CMD ["python3", "-c", "import urllib.request as u; u.urlopen('http://127.0.0.1:8000/health', timeout=4)"]
+
+ENTRYPOINT ["python3", "-m", "server"]

@@ -1,0 +1,84 @@
+"""Each preset resolves to exactly the engine arguments it promises."""
+
+from pathlib import Path
+
+import pytest
+
+from server.engine_config import engine_args
+from server.settings import CONFIG_DIR, load_settings
+
+PROMISES = {
+    "cpu.yaml": {
+        "dtype": "bfloat16",
+        "max_model_len": 8192,
+        "gpu_memory_utilization": 0.3,
+        "enforce_eager": True,
+        "max_num_seqs": 64,
+        "quantization": None,
+    },
+    "phi35-awq-6gb.yaml": {
+        "model": "thesven/Phi-3.5-mini-instruct-awq",
+        "served_model_name": "Phi-3.5-mini-instruct",
+        "dtype": "half",
+        "max_model_len": 4096,
+        "gpu_memory_utilization": 0.85,
+        "enforce_eager": True,
+        "max_num_seqs": 8,
+    },
+    "phi35-awq-24gb.yaml": {
+        "model": "thesven/Phi-3.5-mini-instruct-awq",
+        "dtype": "half",
+        "max_model_len": 32768,
+        "gpu_memory_utilization": 0.9,
+        "enforce_eager": False,
+        "max_num_seqs": 64,
+    },
+}
+ALWAYS = {
+    "generation_config": "vllm",
+    "logprobs_mode": "raw_logprobs",
+    "max_logprobs": -1,
+    "tensor_parallel_size": 1,
+    "pipeline_parallel_size": 1,
+}
+
+
+def test_every_preset_is_covered():
+    assert {p.name for p in CONFIG_DIR.glob("*.yaml")} == set(PROMISES)
+
+
+@pytest.mark.parametrize("preset", sorted(PROMISES))
+def test_preset_engine_arguments(preset):
+    settings = load_settings(["--config", str(CONFIG_DIR / preset)])
+    model = settings.model or "/cache/embedded"
+    args = engine_args(settings, model, settings.served_model_name or model)
+    for name, value in {**PROMISES[preset], **ALWAYS}.items():
+        assert (
+            getattr(args, name) == pytest.approx(value)
+            if isinstance(value, float)
+            else (getattr(args, name) == value)
+        ), name
+
+
+def test_the_kv_cache_budget_of_the_laptop_preset_fits_a_6_gb_card():
+    """384 KiB per token in fp16: the context must fit beside ~3 GB of weights and runtime."""
+    settings = load_settings(["--config", str(CONFIG_DIR / "phi35-awq-6gb.yaml")])
+    kv_bytes = settings.max_model_len * 384 * 1024
+    usable = 6 * 2**30 * settings.gpu_memory_utilization
+    assert kv_bytes + 3 * 2**30 < usable
+
+
+def test_distributed_settings_pass_through(tmp_path: Path):
+    settings = load_settings(
+        [
+            "--tensor-parallel-size",
+            "2",
+            "--pipeline-parallel-size",
+            "2",
+            "--distributed-executor-backend",
+            "ray",
+        ]
+    )
+    args = engine_args(settings, "m", "m")
+    assert (args.tensor_parallel_size, args.pipeline_parallel_size) == (2, 2)
+    assert args.distributed_executor_backend == "ray"
