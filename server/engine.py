@@ -48,7 +48,19 @@ class Engine:
     async def start(cls, args: AsyncEngineArgs, metrics: Metrics) -> Engine:
         """Build the engine in a worker thread so that the event loop keeps answering
         /health with 503 while the model loads."""
-        log.info("starting vLLM engine: %s", args)
+        log.info(
+            "starting vLLM engine: model=%s dtype=%s max_model_len=%s "
+            "gpu_memory_utilization=%s enforce_eager=%s max_num_seqs=%s logprobs_mode=%s "
+            "tensor_parallel_size=%s",
+            args.model,
+            args.dtype,
+            args.max_model_len,
+            args.gpu_memory_utilization,
+            args.enforce_eager,
+            args.max_num_seqs,
+            args.logprobs_mode,
+            args.tensor_parallel_size,
+        )
         llm = await asyncio.to_thread(AsyncLLM.from_engine_args, args)
         tokenizer = llm.get_tokenizer()
         model_config = llm.model_config

@@ -137,11 +137,12 @@ PROCESSED = (
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Raw-mode tests first, then the one that stops the raw server, then the processed
-    server's tests, then the one that kills its engine."""
+    server's tests, then the one that kills its engine, then the AWQ model's."""
 
-    def phase(item: pytest.Item) -> tuple[bool, bool]:
+    def phase(item: pytest.Item) -> tuple[bool, bool, bool]:
+        awq = item.get_closest_marker("awq") is not None
         processed = item.get_closest_marker("processed") is not None
-        return processed, item.get_closest_marker("stops_server") is not None
+        return awq, processed, item.get_closest_marker("stops_server") is not None
 
     items.sort(key=phase)
 
