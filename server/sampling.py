@@ -39,6 +39,7 @@ class EffectiveSampling:
     repetition_penalty: float
     seed: int | None
     logit_bias: dict[int, float]
+    ignore_eos: bool = False
 
 
 def resolve(fields: SamplingFields, defaults: SamplingDefaults) -> EffectiveSampling:
@@ -61,6 +62,7 @@ def resolve(fields: SamplingFields, defaults: SamplingDefaults) -> EffectiveSamp
         repetition_penalty=pick("repetition_penalty", defaults.repetition_penalty),
         seed=fields.seed,
         logit_bias={int(k): v for k, v in (fields.logit_bias or {}).items()},
+        ignore_eos=fields.ignore_eos,
     )
 
 
@@ -88,6 +90,7 @@ def to_sampling_params(
         repetition_penalty=sampling.repetition_penalty,
         seed=choice_seed(sampling.seed, index),
         stop=stop or None,
+        ignore_eos=sampling.ignore_eos,
         max_tokens=output.max_tokens,
         logprobs=output.logprobs,
         prompt_logprobs=output.prompt_logprobs,

@@ -36,6 +36,7 @@ class SamplingFields(APIModel):
     repetition_penalty: float | None = Field(None, gt=0.0, le=2.0)
     logit_bias: dict[str, Annotated[float, Field(ge=-100.0, le=100.0)]] | None = None
     seed: StrictInt | None = None
+    ignore_eos: StrictBool = False
     n: StrictInt = Field(1, ge=1, le=128)
     stop: str | list[str] | None = None
     stream: StrictBool = False

@@ -29,26 +29,29 @@ def test_no_server_errors_and_every_error_is_an_envelope(server):
     operations = [result.ok() for result in schema.get_all_operations()]
     assert len(operations) >= 10
     for operation in operations:
+        fuzz(operation, server.base_url)()
 
-        @settings(
-            max_examples=EXAMPLES,
-            deadline=None,
-            suppress_health_check=list(HealthCheck),
-            derandomize=True,
-            database=None,
-        )
-        @given(case=operation.as_strategy())
-        def check(case, operation=operation):
-            case.body = clamp(case.body)
-            response = case.call(base_url=server.base_url, timeout=120)
-            assert response.status_code < 500, (operation.label, response.text)
-            if response.headers.get("content-type", [""])[0].startswith("application/json"):
-                body = json.loads(response.text, parse_constant=_no_constants)
-                if response.status_code >= 400:
-                    assert set(body) == {"error"}, (operation.label, body)
-                    assert {"message", "type", "param", "code"} <= set(body["error"])
 
-        check()
+def fuzz(operation, base_url):
+    @settings(
+        max_examples=EXAMPLES,
+        deadline=None,
+        suppress_health_check=list(HealthCheck),
+        derandomize=True,
+        database=None,
+    )
+    @given(case=operation.as_strategy())
+    def check(case):
+        case.body = clamp(case.body)
+        response = case.call(base_url=base_url, timeout=120)
+        assert response.status_code < 500, (operation.label, response.text)
+        if response.headers.get("content-type", [""])[0].startswith("application/json"):
+            body = json.loads(response.text, parse_constant=_no_constants)
+            if response.status_code >= 400:
+                assert set(body) == {"error"}, (operation.label, body)
+                assert {"message", "type", "param", "code"} <= set(body["error"])
+
+    return check
 
 
 def _no_constants(name):
