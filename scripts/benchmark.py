@@ -311,7 +311,11 @@ def report(result: Result) -> None:
 
 
 def run_target(target: str, args: argparse.Namespace, work: Workload) -> list[Result]:
+    from server.engine_config import engine_environment
+
     print(f"[{target}] starting", flush=True)
+    # every target's engine gets the environment (threads, preloads) this server sets
+    environment = {**os.environ, **engine_environment(resolve(args)[0]), "HF_HUB_OFFLINE": "1"}
     if target == "inprocess":
         out = args.out.with_suffix(".inprocess.json")
         subprocess.run(
@@ -327,6 +331,7 @@ def run_target(target: str, args: argparse.Namespace, work: Workload) -> list[Re
             ],
             cwd=ROOT,
             check=True,
+            env=environment,
         )
         return [Result(**r) for r in json.loads(out.read_text())]
     port = free_port()
@@ -349,11 +354,7 @@ def run_target(target: str, args: argparse.Namespace, work: Workload) -> list[Re
         command = vllm_serve_command(args, port)
     with open(args.out.with_suffix(f".{target}.log"), "wb") as log:
         process = subprocess.Popen(
-            command,
-            cwd=ROOT,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env={**os.environ, "HF_HUB_OFFLINE": "1"},
+            command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=environment
         )
     try:
         wait_ready(base_url, process)

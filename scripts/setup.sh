@@ -36,5 +36,12 @@ else
     echo "$want" > "$stamp"
 fi
 
+# tcmalloc, which the CPU preset preloads into the engine (vLLM's advice; skipped if absent).
+if ! ls /usr/lib/*-linux-gnu/libtcmalloc_minimal.so.4 >/dev/null 2>&1 \
+    && [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null; then
+    echo "setup: installing libtcmalloc-minimal4"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libtcmalloc-minimal4 >/dev/null
+fi
+
 # The embedded model: converted once into the cache directory, skipped when already there.
 HF_HUB_OFFLINE=1 "$PY" -m server.embedded_model

@@ -32,8 +32,12 @@ def main(argv: list[str] | None = None) -> None:
 
     from server.app import create_app
     from server.engine import Engine
-    from server.engine_config import engine_args
+    from server.engine_config import engine_args, engine_environment
 
+    environment = engine_environment(settings)
+    if environment:
+        logging.getLogger(__name__).info("engine environment: %s", environment)
+        os.environ.update(environment)
     args = engine_args(settings, model, served_name)
     app = create_app(
         settings,

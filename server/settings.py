@@ -95,6 +95,17 @@ class Settings(BaseSettings):
         "(start the Ray cluster first); unset: vLLM chooses.",
     )
     engine_seed: int = Field(0, description="Engine-wide random seed.")
+    cpu_reserved_cores: int | None = Field(
+        None,
+        ge=0,
+        description="CPU backend: cores kept free of the engine's OpenMP threads "
+        "(VLLM_CPU_NUM_OF_RESERVED_CPU; unset: vLLM's default of 1).",
+    )
+    cpu_preload: bool = Field(
+        False,
+        description="CPU backend: run the engine with tcmalloc and Intel's OpenMP runtime "
+        "preloaded (LD_PRELOAD), as vLLM recommends; libraries not found are skipped.",
+    )
 
     api_key: SecretStr | None = Field(
         None, description="When set, every /v1 route needs 'Authorization: Bearer <key>'."

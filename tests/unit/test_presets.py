@@ -82,3 +82,13 @@ def test_distributed_settings_pass_through(tmp_path: Path):
     args = engine_args(settings, "m", "m")
     assert (args.tensor_parallel_size, args.pipeline_parallel_size) == (2, 2)
     assert args.distributed_executor_backend == "ray"
+
+
+def test_cpu_preset_environment():
+    from server.engine_config import engine_environment
+
+    settings = load_settings(["--config", str(CONFIG_DIR / "cpu.yaml")])
+    env = engine_environment(settings, preload=["/lib/a.so", "/lib/b.so"])
+    assert env == {"VLLM_CPU_NUM_OF_RESERVED_CPU": "0", "LD_PRELOAD": "/lib/a.so:/lib/b.so"}
+    gpu = load_settings(["--config", str(CONFIG_DIR / "phi35-awq-6gb.yaml")])
+    assert engine_environment(gpu) == {}
