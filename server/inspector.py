@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 import numpy as np
 
@@ -119,15 +119,7 @@ class Inspector:
         return Inspection(
             model=self._engine.info.id,
             logprobs_mode=self._logprobs_mode,  # type: ignore[arg-type]
-            parameters=InspectParameters(
-                temperature=sampling.temperature,
-                top_p=sampling.top_p,
-                top_k=sampling.top_k,
-                min_p=sampling.min_p,
-                presence_penalty=sampling.presence_penalty,
-                frequency_penalty=sampling.frequency_penalty,
-                seed=sampling.seed,
-            ),
+            parameters=InspectParameters(**asdict(filters), seed=sampling.seed),
             text=self._engine.decode(tokens, skip_special_tokens=True),
             steps=steps,
             seconds=round(time.perf_counter() - started, 4),

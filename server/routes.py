@@ -16,6 +16,7 @@ from vllm import __version__ as vllm_version
 
 from server.auth import require_api_key
 from server.errors import APIError, sse_error
+from server.generation import check_model
 from server.presets import PRESETS, SamplingPreset
 from server.runtime import Runtime, Services
 from server.schemas.chat import ChatCompletion, ChatCompletionRequest
@@ -98,16 +99,8 @@ async def list_models(services: ServicesDep) -> ModelList:
 
 @router.get("/v1/models/{model_id:path}", tags=["models"])
 async def retrieve_model(model_id: str, services: ServicesDep) -> Model:
-    card = services.model_card()
-    if model_id != card.id:
-        raise APIError(
-            f"The model `{model_id}` does not exist.",
-            status=404,
-            type="invalid_request_error",
-            param="model",
-            code="model_not_found",
-        )
-    return card
+    check_model(model_id, services.engine.info)
+    return services.model_card()
 
 
 @router.post(
