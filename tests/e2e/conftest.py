@@ -3,6 +3,7 @@ README starts it, on a free port."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -46,7 +47,7 @@ class RunningServer:
             if self.process.poll() is not None:
                 pytest.fail(f"server exited with {self.process.returncode}:\n{self.log_tail()}")
             if time.monotonic() > deadline:
-                self.process.kill()
+                self.kill_tree()
                 pytest.fail(f"server not ready in {READY_TIMEOUT_S} s:\n{self.log_tail()}")
             try:
                 status = httpx.get(f"{self.base_url}/health", timeout=2).status_code
@@ -66,10 +67,18 @@ class RunningServer:
             try:
                 self.process.wait(timeout=60)
             except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+                self.kill_tree()
                 pytest.fail("server did not stop within 60 s of SIGINT")
         self.check_no_engine_left()
+
+    def kill_tree(self) -> None:
+        """A server that will not stop must not leave its engine behind either."""
+        with contextlib.suppress(psutil.NoSuchProcess):
+            for child in psutil.Process(self.process.pid).children(recursive=True):
+                with contextlib.suppress(psutil.NoSuchProcess):
+                    child.kill()
+        self.process.kill()
+        self.process.wait()
 
     def check_no_engine_left(self) -> None:
         assert self.children, "the engine runs in worker processes"
