@@ -53,11 +53,7 @@ def test_preset_engine_arguments(preset):
     model = settings.model or "/cache/embedded"
     args = engine_args(settings, model, settings.served_model_name or model)
     for name, value in {**PROMISES[preset], **ALWAYS}.items():
-        assert (
-            getattr(args, name) == pytest.approx(value)
-            if isinstance(value, float)
-            else (getattr(args, name) == value)
-        ), name
+        assert getattr(args, name) == pytest.approx(value), name
 
 
 def test_the_kv_cache_budget_of_the_laptop_preset_fits_a_6_gb_card():
