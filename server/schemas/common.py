@@ -21,9 +21,10 @@ class StreamOptions(APIModel):
     include_usage: StrictBool = False
 
 
-class SamplingFields(APIModel):
-    """The sampling parameters both endpoints take; top_k, min_p and repetition_penalty are
-    this server's extensions (the SDK sends them through `extra_body`)."""
+class SamplingKnobs(APIModel):
+    """The sampling parameters every generating endpoint takes; top_k, min_p,
+    repetition_penalty, ignore_eos and preset are this server's extensions (the SDK sends
+    them through `extra_body`)."""
 
     model: str
     preset: PresetName | None = None
@@ -37,11 +38,6 @@ class SamplingFields(APIModel):
     logit_bias: dict[str, Annotated[float, Field(ge=-100.0, le=100.0)]] | None = None
     seed: StrictInt | None = None
     ignore_eos: StrictBool = False
-    n: StrictInt = Field(1, ge=1, le=128)
-    stop: str | list[str] | None = None
-    stream: StrictBool = False
-    stream_options: StreamOptions | None = None
-    user: str | None = None
 
     @field_validator("logit_bias")
     @classmethod
@@ -50,6 +46,16 @@ class SamplingFields(APIModel):
             if not key.lstrip("-").isdigit():
                 raise ValueError(f"keys must be token ids, got {key!r}")
         return value
+
+
+class SamplingFields(SamplingKnobs):
+    """What chat and completions add: several choices, stop strings, streaming."""
+
+    n: StrictInt = Field(1, ge=1, le=128)
+    stop: str | list[str] | None = None
+    stream: StrictBool = False
+    stream_options: StreamOptions | None = None
+    user: str | None = None
 
     def stop_list(self) -> list[str]:
         if self.stop is None:

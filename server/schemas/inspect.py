@@ -6,29 +6,17 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, StrictInt, StrictStr, field_validator, model_validator
 
-from server.presets import PresetName
 from server.schemas.chat import ChatMessage
-from server.schemas.common import APIModel, Penalty
+from server.schemas.common import SamplingKnobs
 
 
-class InspectRequest(APIModel):
+class InspectRequest(SamplingKnobs):
     """Messages (through the chat template) or a raw prompt, with the sampling parameters to
     explain. The same seed and parameters give the same tokens as a chat or completions
     request."""
 
-    model: str
     messages: list[ChatMessage] | None = Field(None, min_length=1)
     prompt: StrictStr | None = Field(None, min_length=1)
-    temperature: float | None = Field(None, ge=0.0, le=2.0)
-    top_p: float | None = Field(None, gt=0.0, le=1.0)
-    top_k: StrictInt | None = Field(None, ge=-1)
-    min_p: float | None = Field(None, ge=0.0, le=1.0)
-    presence_penalty: Penalty | None = None
-    frequency_penalty: Penalty | None = None
-    repetition_penalty: float | None = None
-    logit_bias: dict[str, float] | None = None
-    seed: StrictInt | None = None
-    preset: PresetName | None = None
     steps: StrictInt = Field(8, ge=1, le=64, description="Generated positions to explain.")
     top_candidates: StrictInt = Field(
         20, ge=1, le=200, description="Most likely tokens listed at each step."
