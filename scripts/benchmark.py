@@ -1,14 +1,17 @@
 """The same fixed workload against this server, `vllm serve` (vLLM's own OpenAI server) with
-the same engine arguments, and the vLLM engine called in-process, one after another.
+the same engine arguments, and the vLLM engine called in-process, in interleaved rounds.
 
     .venv/bin/python scripts/benchmark.py                      # the CPU default
-    .venv/bin/python scripts/benchmark.py --config config/phi35-awq-6gb.yaml --concurrency 1 4 16 64
+    .venv/bin/python scripts/benchmark.py --config config/phi35-awq-6gb.yaml --rounds 3
 
 Each request: a fixed prompt of --prompt-tokens token ids, exactly --output-tokens generated
 (greedy, ignore_eos), streamed and not. Per target and concurrency it measures request
-throughput, output tokens/s, time to first token and inter-token latency (p50/p99) and
-errors; it writes results/benchmark.json and results/benchmark.png and prints the ratios.
-Only one engine runs at a time.
+throughput, output tokens/s, time to first token and inter-token latency (p50/p99), errors,
+and the CPU time the front end (the API process; in-process, the engine's own Python front
+end) spends per output token. Every round runs every target once, in a rotated order, so
+that slow drifts of a shared machine hit all targets alike; the report gives medians over
+rounds with their spread. It writes results/benchmark.json and results/benchmark.png and
+prints the ratios. Only one engine runs at a time.
 """
 
 from __future__ import annotations
@@ -19,13 +22,17 @@ import json
 import os
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import time
-from dataclasses import asdict, dataclass, field
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
+import aiohttp
 import httpx
+import psutil
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGETS = ("server", "vllm", "inprocess")
@@ -38,6 +45,14 @@ class Sample:
     ttft: float
     itls: list[float] = field(default_factory=list)
     tokens: int = 0
+
+
+@dataclass(frozen=True)
+class CpuUse:
+    """CPU seconds spent during one level: by the front end and by the benchmark client."""
+
+    front: float
+    client: float
 
 
 @dataclass
@@ -54,6 +69,11 @@ class Result:
     ttft_p99_ms: float
     itl_p50_ms: float
     itl_p99_ms: float
+    front_cpu_us_per_token: float
+    client_cpu_us_per_token: float
+    rounds: int = 1
+    output_tokens_per_s_min: float = 0.0
+    output_tokens_per_s_max: float = 0.0
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -64,11 +84,19 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def summarise(
-    target: str, concurrency: int, stream: bool, samples: list[Sample], seconds: float
+    target: str,
+    concurrency: int,
+    stream: bool,
+    samples: list[Sample],
+    seconds: float,
+    cpu: CpuUse,
 ) -> Result:
     good = [s for s in samples if s.ok]
     ttfts = [s.ttft for s in good]
     itls = [x for s in good for x in s.itls]
+    tokens = sum(s.tokens for s in good)
+    per_token = 1e6 / tokens if tokens else float("nan")
+    tokens_per_s = round(tokens / seconds, 1)
     return Result(
         target=target,
         concurrency=concurrency,
@@ -77,11 +105,44 @@ def summarise(
         errors=len(samples) - len(good),
         seconds=round(seconds, 3),
         requests_per_s=round(len(good) / seconds, 3),
-        output_tokens_per_s=round(sum(s.tokens for s in good) / seconds, 1),
+        output_tokens_per_s=tokens_per_s,
         ttft_p50_ms=round(1000 * percentile(ttfts, 0.5), 1),
         ttft_p99_ms=round(1000 * percentile(ttfts, 0.99), 1),
         itl_p50_ms=round(1000 * percentile(itls, 0.5), 2) if stream else float("nan"),
         itl_p99_ms=round(1000 * percentile(itls, 0.99), 2) if stream else float("nan"),
+        front_cpu_us_per_token=round(cpu.front * per_token, 1),
+        client_cpu_us_per_token=round(cpu.client * per_token, 1),
+        output_tokens_per_s_min=tokens_per_s,
+        output_tokens_per_s_max=tokens_per_s,
+    )
+
+
+def median_of(runs: list[Result]) -> Result:
+    """One result per (target, concurrency, mode): the median of each measure over rounds."""
+
+    def mid(name: str) -> float:
+        return round(statistics.median(getattr(r, name) for r in runs), 3)
+
+    measures = (
+        "requests_per_s",
+        "output_tokens_per_s",
+        "ttft_p50_ms",
+        "ttft_p99_ms",
+        "itl_p50_ms",
+        "itl_p99_ms",
+        "front_cpu_us_per_token",
+        "client_cpu_us_per_token",
+        "seconds",
+    )
+    tokens = [r.output_tokens_per_s for r in runs]
+    return replace(
+        runs[0],
+        requests=sum(r.requests for r in runs),
+        errors=sum(r.errors for r in runs),
+        rounds=len(runs),
+        output_tokens_per_s_min=min(tokens),
+        output_tokens_per_s_max=max(tokens),
+        **{name: mid(name) for name in measures},
     )
 
 
@@ -93,52 +154,12 @@ class Workload:
     requests_per_level: int
 
     def requests(self, concurrency: int) -> int:
-        return max(self.requests_per_level, 2 * concurrency)
+        return max(self.requests_per_level, 4 * concurrency)
 
 
-# --- HTTP targets -------------------------------------------------------------------------
-
-
-async def http_one(client: httpx.AsyncClient, model: str, work: Workload, stream: bool) -> Sample:
-    body = {
-        "model": model,
-        "prompt": work.prompt_ids,
-        "max_tokens": work.output_tokens,
-        "temperature": 0,
-        "ignore_eos": True,
-        "stream": stream,
-    }
-    started = time.perf_counter()
-    try:
-        if not stream:
-            response = await client.post("/v1/completions", json=body)
-            done = time.perf_counter()
-            ok = response.status_code == 200
-            tokens = response.json()["usage"]["completion_tokens"] if ok else 0
-            return Sample(ok, done - started, done - started, tokens=tokens)
-        sample = Sample(False, 0.0, 0.0)
-        last = None
-        async with client.stream("POST", "/v1/completions", json=body) as response:
-            if response.status_code != 200:
-                return sample
-            async for line in response.aiter_lines():
-                if not line.startswith("data: ") or line == "data: [DONE]":
-                    continue
-                now = time.perf_counter()
-                if last is None:
-                    sample.ttft = now - started
-                else:
-                    sample.itls.append(now - last)
-                last = now
-                sample.tokens += 1
-        sample.latency = time.perf_counter() - started
-        sample.ok = sample.tokens > 0
-        return sample
-    except httpx.HTTPError:
-        return Sample(False, time.perf_counter() - started, 0.0)
-
-
-async def run_level(one, concurrency: int, total: int) -> tuple[list[Sample], float]:
+async def run_level(
+    one: Callable[[], Awaitable[Sample]], concurrency: int, total: int, front: Callable[[], float]
+) -> tuple[list[Sample], float, CpuUse]:
     queue: asyncio.Queue[int] = asyncio.Queue()
     for i in range(total):
         queue.put_nowait(i)
@@ -149,25 +170,101 @@ async def run_level(one, concurrency: int, total: int) -> tuple[list[Sample], fl
             queue.get_nowait()
             samples.append(await one())
 
+    front_before, client_before = front(), time.process_time()
     started = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(concurrency)))
-    return samples, time.perf_counter() - started
+    seconds = time.perf_counter() - started
+    cpu = CpuUse(front() - front_before, time.process_time() - client_before)
+    return samples, seconds, cpu
 
 
-async def bench_http(target: str, base_url: str, work: Workload, progress) -> list[Result]:
+async def run_levels(
+    target: str,
+    work: Workload,
+    one: Callable[[bool], Awaitable[Sample]],
+    front: Callable[[], float],
+    in_process: bool,
+) -> list[Result]:
     results = []
-    limits = httpx.Limits(max_connections=max(work.levels) + 8)
-    async with httpx.AsyncClient(base_url=base_url, timeout=600, limits=limits) as client:
-        model = (await client.get("/v1/models")).json()["data"][0]["id"]
-        await http_one(client, model, work, stream=True)  # warm-up
-        for stream in (True, False):
-            for level in work.levels:
-                samples, seconds = await run_level(
-                    lambda s=stream: http_one(client, model, work, s), level, work.requests(level)
-                )
-                results.append(summarise(target, level, stream, samples, seconds))
-                progress(results[-1])
+    await one(True)  # warm-up
+    for stream in (True, False):
+        for level in work.levels:
+            samples, seconds, cpu = await run_level(
+                lambda s=stream: one(s), level, work.requests(level), front
+            )
+            if in_process:  # the front end and the "client" are this one process
+                cpu = CpuUse(cpu.client, 0.0)
+            results.append(summarise(target, level, stream, samples, seconds, cpu))
+            report(results[-1])
     return results
+
+
+# --- HTTP targets -------------------------------------------------------------------------
+
+
+async def http_one(
+    session: aiohttp.ClientSession, model: str, work: Workload, stream: bool
+) -> Sample:
+    body = {
+        "model": model,
+        "prompt": work.prompt_ids,
+        "max_tokens": work.output_tokens,
+        "temperature": 0,
+        "ignore_eos": True,
+        "stream": stream,
+    }
+    started = time.perf_counter()
+    try:
+        async with session.post("/v1/completions", json=body) as response:
+            if response.status != 200:
+                await response.read()
+                return Sample(False, time.perf_counter() - started, 0.0)
+            if not stream:
+                tokens = (await response.json())["usage"]["completion_tokens"]
+                done = time.perf_counter()
+                return Sample(True, done - started, done - started, tokens=tokens)
+            sample = Sample(False, 0.0, 0.0)
+            last = None
+            async for line in response.content:
+                if not line.startswith(b"data: ") or line.startswith(b"data: [DONE]"):
+                    continue
+                now = time.perf_counter()
+                if last is None:
+                    sample.ttft = now - started
+                else:
+                    sample.itls.append(now - last)
+                last = now
+                sample.tokens += 1
+        sample.latency = time.perf_counter() - started
+        sample.ok = sample.tokens == work.output_tokens
+        return sample
+    except aiohttp.ClientError:
+        return Sample(False, time.perf_counter() - started, 0.0)
+
+
+def cpu_seconds(pid: int) -> Callable[[], float]:
+    process = psutil.Process(pid)
+
+    def read() -> float:
+        times = process.cpu_times()
+        return times.user + times.system
+
+    return read
+
+
+async def bench_http(target: str, base_url: str, work: Workload, pid: int) -> list[Result]:
+    connector = aiohttp.TCPConnector(limit=max(work.levels) + 8)
+    timeout = aiohttp.ClientTimeout(total=600)
+    async with aiohttp.ClientSession(base_url, connector=connector, timeout=timeout) as session:
+        async with session.get("/v1/models") as response:
+            model = (await response.json())["data"][0]["id"]
+        return await run_levels(
+            target,
+            work,
+            lambda stream: http_one(session, model, work, stream),
+            cpu_seconds(pid),
+            in_process=False,
+        )
 
 
 # --- in-process target --------------------------------------------------------------------
@@ -214,19 +311,10 @@ async def bench_inprocess(args: argparse.Namespace, work: Workload) -> list[Resu
         sample.ok = sample.tokens == work.output_tokens
         return sample
 
-    results = []
     try:
-        await one(True)
-        for stream in (True, False):
-            for level in work.levels:
-                samples, seconds = await run_level(
-                    lambda s=stream: one(s), level, work.requests(level)
-                )
-                results.append(summarise("inprocess", level, stream, samples, seconds))
-                report(results[-1])
+        return await run_levels("inprocess", work, one, time.process_time, in_process=True)
     finally:
         llm.shutdown()
-    return results
 
 
 # --- orchestration ------------------------------------------------------------------------
@@ -305,7 +393,7 @@ def report(result: Result) -> None:
         f"  {result.target:9} {mode} c={result.concurrency:<3} "
         f"{result.output_tokens_per_s:8.1f} tok/s  {result.requests_per_s:6.2f} req/s  "
         f"ttft p50 {result.ttft_p50_ms:7.1f} ms  itl p50 {result.itl_p50_ms:6.2f} ms  "
-        f"errors {result.errors}",
+        f"front cpu {result.front_cpu_us_per_token:6.1f} us/tok  errors {result.errors}",
         flush=True,
     )
 
@@ -313,9 +401,11 @@ def report(result: Result) -> None:
 def run_target(target: str, args: argparse.Namespace, work: Workload) -> list[Result]:
     from server.engine_config import engine_environment
 
-    print(f"[{target}] starting", flush=True)
-    # every target's engine gets the environment (threads, preloads) this server sets
-    environment = {**os.environ, **engine_environment(resolve(args)[0]), "HF_HUB_OFFLINE": "1"}
+    # this server sets its engine's environment (threads, preloads, compile cache) itself, as
+    # it does for anyone who starts it; the other targets' engines are given the same
+    environment = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    if target != "server":
+        environment.update(engine_environment(resolve(args)[0]))
     if target == "inprocess":
         out = args.out.with_suffix(".inprocess.json")
         subprocess.run(
@@ -359,7 +449,7 @@ def run_target(target: str, args: argparse.Namespace, work: Workload) -> list[Re
     try:
         wait_ready(base_url, process)
         print(f"[{target}] ready", flush=True)
-        return asyncio.run(bench_http(target, base_url, work, report))
+        return asyncio.run(bench_http(target, base_url, work, process.pid))
     finally:
         process.send_signal(signal.SIGTERM)
         try:
@@ -387,20 +477,43 @@ def workload(args: argparse.Namespace) -> Workload:
     return Workload(prompt, args.output_tokens, args.concurrency, args.requests)
 
 
-def ratios(results: list[Result]) -> list[dict]:
+def ratios(runs: list[list[Result]], medians: list[Result]) -> list[dict]:
+    """This server over each other target: the ratio of medians, and the range of the
+    per-round ratios (the same round's runs are neighbours in time)."""
     rows = []
-    index = {(r.target, r.concurrency, r.stream): r for r in results}
+    index = {(r.target, r.concurrency, r.stream): r for r in medians}
     for (target, level, stream), r in sorted(index.items()):
         if target != "server":
             continue
-        row = {"concurrency": level, "stream": stream}
+        row: dict = {"concurrency": level, "stream": stream}
         for other in ("vllm", "inprocess"):
             o = index.get((other, level, stream))
-            if o and o.output_tokens_per_s:
-                row[f"tokens_vs_{other}"] = round(r.output_tokens_per_s / o.output_tokens_per_s, 3)
-                row[f"ttft_p50_delta_ms_vs_{other}"] = round(r.ttft_p50_ms - o.ttft_p50_ms, 1)
+            if not (o and o.output_tokens_per_s):
+                continue
+            row[f"tokens_vs_{other}"] = round(r.output_tokens_per_s / o.output_tokens_per_s, 3)
+            per_round = [
+                mine.output_tokens_per_s / theirs.output_tokens_per_s
+                for results in runs
+                for mine in results
+                for theirs in results
+                if (mine.target, mine.concurrency, mine.stream) == (target, level, stream)
+                and (theirs.target, theirs.concurrency, theirs.stream) == (other, level, stream)
+            ]
+            if per_round:
+                row[f"tokens_vs_{other}_range"] = [
+                    round(min(per_round), 3),
+                    round(max(per_round), 3),
+                ]
+            row[f"ttft_p50_delta_ms_vs_{other}"] = round(r.ttft_p50_ms - o.ttft_p50_ms, 1)
         rows.append(row)
     return rows
+
+
+STYLES = {
+    "server": ("#3b7dd8", "this server"),
+    "vllm": ("#e0662b", "vllm serve"),
+    "inprocess": ("#555555", "engine in-process"),
+}
 
 
 def chart(results: list[Result], path: Path) -> None:
@@ -409,13 +522,8 @@ def chart(results: list[Result], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, 3, figsize=(16, 4.5))
-    styles = {
-        "server": ("#3b7dd8", "this server"),
-        "vllm": ("#e0662b", "vllm serve"),
-        "inprocess": ("#555555", "engine in-process"),
-    }
-    for target, (colour, label) in styles.items():
+    fig, axes = plt.subplots(1, 4, figsize=(20, 4.6))
+    for target, (colour, label) in STYLES.items():
         for stream, line in ((True, "-"), (False, "--")):
             rows = sorted(
                 (r for r in results if r.target == target and r.stream == stream),
@@ -425,29 +533,37 @@ def chart(results: list[Result], path: Path) -> None:
                 continue
             xs = [r.concurrency for r in rows]
             mode = "stream" if stream else "whole"
-            axes[0].plot(
+            tokens = [r.output_tokens_per_s for r in rows]
+            spread = [
+                [t - r.output_tokens_per_s_min for t, r in zip(tokens, rows, strict=True)],
+                [r.output_tokens_per_s_max - t for t, r in zip(tokens, rows, strict=True)],
+            ]
+            axes[0].errorbar(
                 xs,
-                [r.output_tokens_per_s for r in rows],
-                line,
+                tokens,
+                yerr=spread,
+                fmt=line,
                 color=colour,
                 marker="o",
+                capsize=3,
                 label=f"{label} ({mode})",
             )
             axes[1].plot(xs, [r.ttft_p50_ms for r in rows], line, color=colour, marker="o")
             if stream:
                 axes[2].plot(xs, [r.itl_p50_ms for r in rows], line, color=colour, marker="o")
-    for ax, title in zip(
-        axes,
-        (
-            "output tokens/s",
-            "time to first token p50 (ms)",
-            "inter-token latency p50 (ms, streaming)",
-        ),
-        strict=True,
-    ):
+            axes[3].plot(
+                xs, [r.front_cpu_us_per_token for r in rows], line, color=colour, marker="o"
+            )
+    titles = (
+        "output tokens/s (median, min-max over rounds)",
+        "time to first token p50 (ms)",
+        "inter-token latency p50 (ms, streaming)",
+        "front-end CPU per output token (µs)",
+    )
+    for ax, title in zip(axes, titles, strict=True):
         ax.set_xscale("log", base=2)
         ax.set_xlabel("concurrent requests")
-        ax.set_title(title)
+        ax.set_title(title, fontsize=10)
         ax.grid(alpha=0.3)
     axes[0].legend(fontsize=7)
     fig.tight_layout()
@@ -461,7 +577,10 @@ def main() -> None:
     parser.add_argument("--concurrency", nargs="+", type=int, default=[1, 4, 16, 64])
     parser.add_argument("--prompt-tokens", type=int, default=64)
     parser.add_argument("--output-tokens", type=int, default=64)
-    parser.add_argument("--requests", type=int, default=8, help="at least this many per level")
+    parser.add_argument(
+        "--requests", type=int, default=8, help="at least this many per level (and 4 x level)"
+    )
+    parser.add_argument("--rounds", type=int, default=3, help="every target once per round")
     parser.add_argument("--out", type=Path, default=Path("results/benchmark.json"))
     parser.add_argument("--inprocess-worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -473,12 +592,26 @@ def main() -> None:
         return
     print(
         f"workload: prompt {args.prompt_tokens} tokens, output {args.output_tokens} tokens "
-        f"(greedy, ignore_eos), concurrency {args.concurrency}, streaming and not"
+        f"(greedy, ignore_eos), concurrency {args.concurrency}, streaming and not, "
+        f"{args.rounds} round(s) of {args.targets}"
     )
-    results: list[Result] = []
-    for target in args.targets:
-        results += run_target(target, args, work)
-    table = ratios(results)
+    runs: list[list[Result]] = []
+    for round_ in range(args.rounds):
+        shift = round_ % len(args.targets)
+        order = args.targets[shift:] + args.targets[:shift]
+        results: list[Result] = []
+        for target in order:
+            print(f"[round {round_ + 1}/{args.rounds}] {target} starting", flush=True)
+            results += run_target(target, args, work)
+        runs.append(results)
+    keys = sorted({(r.target, r.concurrency, r.stream) for results in runs for r in results})
+    medians = [
+        median_of(
+            [r for results in runs for r in results if (r.target, r.concurrency, r.stream) == k]
+        )
+        for k in keys
+    ]
+    table = ratios(runs, medians)
     args.out.write_text(
         json.dumps(
             {
@@ -487,15 +620,20 @@ def main() -> None:
                     "prompt_tokens": args.prompt_tokens,
                     "output_tokens": args.output_tokens,
                     "concurrency": args.concurrency,
+                    "rounds": args.rounds,
                 },
-                "results": [asdict(r) for r in results],
+                "results": [asdict(r) for r in medians],
                 "ratios": table,
+                "rounds": [[asdict(r) for r in results] for results in runs],
             },
             indent=2,
         )
     )
-    chart(results, args.out.with_suffix(".png"))
-    print("\nthis server / other (output tokens/s), and TTFT p50 difference")
+    chart(medians, args.out.with_suffix(".png"))
+    print(f"\nmedians over {args.rounds} round(s)")
+    for r in medians:
+        report(r)
+    print("\nthis server / other (output tokens/s; per-round range), and TTFT p50 difference")
     for row in table:
         mode = "stream" if row["stream"] else "whole "
         print(

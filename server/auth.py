@@ -9,7 +9,7 @@ from fastapi import Request
 from server.errors import APIError
 
 
-def require_api_key(request: Request) -> None:
+async def require_api_key(request: Request) -> None:
     """Bearer key check in constant time; a server without a key lets everyone in."""
     expected = request.app.state.api_key
     if expected is None:

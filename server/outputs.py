@@ -37,7 +37,6 @@ class ChoiceOutput:
     token_ids: tuple[int, ...]
     logprobs: tuple[TokenLogprob, ...] | None
     finish_reason: str | None
-    prompt_token_ids: tuple[int, ...]
     prompt_logprobs: tuple[TokenLogprob | None, ...] | None
 
 
@@ -85,13 +84,11 @@ def to_delta(out: RequestOutput, index: int, top_n: int) -> ChoiceOutput:
     )
     if logprobs and ended_on_stop_token:
         logprobs = logprobs[:-1]
-    prompt_ids = tuple(out.prompt_token_ids or ())
     return ChoiceOutput(
         index=index,
         text=completion.text,
         token_ids=token_ids,
         logprobs=logprobs,
         finish_reason=completion.finish_reason,
-        prompt_token_ids=prompt_ids,
-        prompt_logprobs=_prompt_logprobs(prompt_ids, out.prompt_logprobs, top_n),
+        prompt_logprobs=_prompt_logprobs(out.prompt_token_ids or (), out.prompt_logprobs, top_n),
     )

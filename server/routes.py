@@ -39,11 +39,11 @@ router = APIRouter(dependencies=[Depends(require_api_key)])
 open_router = APIRouter()
 
 
-def _runtime(request: Request) -> Runtime:
+async def _runtime(request: Request) -> Runtime:
     return request.app.state.runtime
 
 
-def _services(runtime: Annotated[Runtime, Depends(_runtime)]) -> Services:
+async def _services(runtime: Annotated[Runtime, Depends(_runtime)]) -> Services:
     if runtime.services is None:
         raise APIError(
             "The model is still loading; retry when GET /health answers 200.",

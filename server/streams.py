@@ -12,15 +12,17 @@ T = TypeVar("T")
 _DONE = object()
 
 
-async def merge(streams: Sequence[AsyncIterator[T]]) -> AsyncIterator[T]:
-    """Yield items from all streams as they come. If the consumer stops early (a client hung
-    up) or one stream fails, every stream is closed, which aborts its engine request."""
+def merge(streams: Sequence[AsyncIterator[T]]) -> AsyncIterator[T]:
+    """Yield items from all streams as they come. A single stream is handed back as it is,
+    without a layer in between that every token would pass through."""
     if len(streams) == 1:
-        async with contextlib.aclosing(streams[0]) as only:  # type: ignore[type-var]
-            async for item in only:
-                yield item
-        return
+        return streams[0]
+    return _merged(streams)
 
+
+async def _merged(streams: Sequence[AsyncIterator[T]]) -> AsyncIterator[T]:
+    """If the consumer stops early (a client hung up) or one stream fails, every stream is
+    closed, which aborts its engine request."""
     queue: asyncio.Queue[object] = asyncio.Queue()
 
     async def pump(stream: AsyncIterator[T]) -> None:

@@ -90,7 +90,7 @@ def test_echo_shape_starts_with_a_null_logprob():
         [0], [{0: lp(-0.1, 1)}], "length", prompt_logprobs=[None, {2: lp(-3.0, 4), 1: lp(-1, 1)}]
     )
     delta = to_delta(out, 0, 1)
-    shaped = echo_logprobs(delta.prompt_token_ids, delta.prompt_logprobs, VOCAB)
+    shaped = echo_logprobs([1, 2], delta.prompt_logprobs, VOCAB)
     assert shaped.tokens == ["Hello", " world"]
     assert shaped.token_logprobs == [None, -3.0]
     assert shaped.top_logprobs == [None, {"Hello": -1.0}]
