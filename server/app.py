@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 
@@ -53,6 +54,7 @@ def create_app(
             failed("start-up")
             return
         runtime.services = Services.over(engine, settings)
+        _freeze_startup_heap()
         runtime.state = "ready"
         metrics.engine_up.set(1)
         log.info("engine ready: serving %s", engine.info.id)
@@ -104,3 +106,11 @@ def create_app(
         json_logs=settings.log_format == "json",
     )
     return app
+
+
+def _freeze_startup_heap() -> None:
+    """Move what start-up built (the tokenizer, the vocabulary tables, the app) out of the
+    garbage collector's sight, as `vllm serve` does: otherwise every full collection walks
+    those hundreds of thousands of objects again, a cost that grows with the request rate."""
+    gc.collect()
+    gc.freeze()
