@@ -560,8 +560,10 @@ def chart(results: list[Result], path: Path) -> None:
         "inter-token latency p50 (ms, streaming)",
         "front-end CPU per output token (µs)",
     )
+    levels = sorted({r.concurrency for r in results})
     for ax, title in zip(axes, titles, strict=True):
         ax.set_xscale("log", base=2)
+        ax.set_xticks(levels, [str(level) for level in levels])
         ax.set_xlabel("concurrent requests")
         ax.set_title(title, fontsize=10)
         ax.grid(alpha=0.3)

@@ -38,12 +38,15 @@ def create_app(
     runtime = Runtime()
     metrics = Metrics()
 
-    def failed(reason: str) -> None:
+    async def failed(reason: str) -> None:
+        """/health turns 503 at once; the process stops one watch interval later, so that
+        health checkers see the failure before the listening socket closes."""
         log.error("engine failure: %s", reason)
         runtime.state = "failed"
         metrics.engine_up.set(0)
         app.state.engine_failed = True
         if on_engine_failure is not None:
+            await asyncio.sleep(WATCH_INTERVAL_S)
             on_engine_failure()
 
     async def load() -> None:
@@ -51,7 +54,7 @@ def create_app(
             engine = await start_engine(metrics)
         except Exception:
             log.exception("the engine failed to start")
-            failed("start-up")
+            await failed("start-up")
             return
         runtime.services = Services.over(engine, settings)
         _freeze_startup_heap()
@@ -61,7 +64,7 @@ def create_app(
         while runtime.state == "ready":
             await asyncio.sleep(WATCH_INTERVAL_S)
             if engine.errored:
-                failed("the engine died")
+                await failed("the engine died")
                 return
 
     @contextlib.asynccontextmanager
