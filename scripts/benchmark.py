@@ -21,7 +21,6 @@ import asyncio
 import json
 import os
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -31,8 +30,8 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import aiohttp
-import httpx
 import psutil
+from local_server import free_port, wait_ready
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGETS = ("server", "vllm", "inprocess")
@@ -329,12 +328,6 @@ def resolve(args: argparse.Namespace):
     return settings, model, served
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def vllm_serve_command(args: argparse.Namespace, port: int) -> list[str]:
     """vLLM's own OpenAI server with the engine arguments this server would use."""
     from server.engine_config import engine_args
@@ -371,20 +364,6 @@ def vllm_serve_command(args: argparse.Namespace, port: int) -> list[str]:
     if ea.quantization:
         command += ["--quantization", ea.quantization]
     return command
-
-
-def wait_ready(base_url: str, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 1800
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"target exited with {process.returncode}")
-        try:
-            if httpx.get(f"{base_url}/health", timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(1)
-    raise SystemExit("target not ready")
 
 
 def report(result: Result) -> None:
@@ -447,7 +426,7 @@ def run_target(target: str, args: argparse.Namespace, work: Workload) -> list[Re
             command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=environment
         )
     try:
-        wait_ready(base_url, process)
+        wait_ready(base_url, process, timeout=1800)
         print(f"[{target}] ready", flush=True)
         return asyncio.run(bench_http(target, base_url, work, process.pid))
     finally:

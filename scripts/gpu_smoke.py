@@ -12,38 +12,16 @@ import argparse
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-import httpx
+from local_server import free_port, wait_ready
 from openai import OpenAI
 
 ROOT = Path(__file__).resolve().parents[1]
 QUESTION = [{"role": "user", "content": "What is the capital of France?"}]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_ready(base_url: str, process: subprocess.Popen[bytes], timeout: float) -> float:
-    started = time.monotonic()
-    while time.monotonic() - started < timeout:
-        if process.poll() is not None:
-            raise SystemExit(f"the server exited with {process.returncode}")
-        try:
-            if httpx.get(f"{base_url}/health", timeout=2).status_code == 200:
-                return time.monotonic() - started
-        except httpx.TransportError:
-            pass
-        print(f"\rwaiting for the engine… {time.monotonic() - started:5.0f} s", end="", flush=True)
-        time.sleep(1)
-    raise SystemExit(f"not ready within {timeout:.0f} s")
 
 
 def measure(client: OpenAI, model: str, max_tokens: int) -> dict[str, float | str]:

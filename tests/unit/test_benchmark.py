@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pytest
 
-SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "benchmark.py"
+SCRIPTS = Path(__file__).resolve().parents[2] / "scripts"
+SCRIPT = SCRIPTS / "benchmark.py"
+sys.path.insert(0, str(SCRIPTS))  # as when the script runs: its helpers sit beside it
 spec = importlib.util.spec_from_file_location("benchmark", SCRIPT)
 benchmark = importlib.util.module_from_spec(spec)
 sys.modules["benchmark"] = benchmark  # dataclasses look their module up there
