@@ -16,9 +16,14 @@ RUN pip install --no-cache-dir "pydantic-settings[yaml]==2.16.3"
 COPY server ./server
 COPY config ./config
 
-RUN useradd --create-home --uid 1000 app \
+# vLLM's images from v0.28 on are built on Ubuntu 24.04, whose base image already has the
+# user `ubuntu` with UID 1000 (older ones, on 22.04, have none): free UID 1000 if it is
+# taken, then run as `app` with it; /cache (the HF cache volume) belongs to that user.
+RUN old="$(getent passwd 1000 || true)" \
+    && if [ -n "$old" ]; then userdel "${old%%:*}"; fi \
+    && useradd --create-home --uid 1000 --user-group app \
     && mkdir -p /cache \
-    && chown app /cache
+    && chown app:app /cache
 USER 1000
 VOLUME ["/cache"]
 EXPOSE 8000

@@ -10,8 +10,8 @@ from typing import Any
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 
+from server.api_error import APIError, sse_error
 from server.engine import Engine
-from server.errors import APIError, sse_error
 from server.generation import (
     Limits,
     check_logit_bias,

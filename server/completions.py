@@ -6,13 +6,14 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
+from server.api_error import APIError, sse_error
 from server.engine import Engine
-from server.errors import APIError, sse_error
 from server.generation import (
     Limits,
     check_logit_bias,
     check_model,
     check_stream_options,
+    check_token_ids,
     choice_deltas,
     new_id,
     now,
@@ -101,9 +102,13 @@ class Completions:
             raise APIError("The prompt must not be empty.", param="prompt")
         if all(isinstance(p, str) for p in prompt):
             return [(p, self._engine.encode(p)) for p in prompt]  # type: ignore[arg-type]
+        info = self._engine.info
         if all(isinstance(p, int) for p in prompt):
             ids = list(prompt)  # type: ignore[arg-type]
+            check_token_ids(ids, info, "prompt")
             return [(self._engine.decode(ids), ids)]
+        for p in prompt:
+            check_token_ids(p, info, "prompt")  # type: ignore[arg-type]
         return [(self._engine.decode(p), list(p)) for p in prompt]  # type: ignore[arg-type]
 
     def _deltas(self, prepared: PreparedCompletion, request_id: str) -> AsyncIterator[ChoiceOutput]:

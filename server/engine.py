@@ -101,8 +101,11 @@ class Engine:
     async def generate(
         self, prompt_ids: Sequence[int], params: SamplingParams, request_id: str
     ) -> AsyncIterator[RequestOutput]:
-        """Closing or cancelling the iterator aborts the request inside vLLM."""
-        prompt = TokensPrompt(prompt_token_ids=list(prompt_ids))
+        """Closing or cancelling the iterator aborts the request inside vLLM. The prompt goes
+        in as the renderer's engine input (vLLM 0.32 deprecates handing it raw prompts)."""
+        (prompt,) = self._llm.renderer.render_cmpl(
+            [TokensPrompt(prompt_token_ids=list(prompt_ids))]
+        )
         self._metrics.prompt_tokens.inc(len(prompt_ids))
         started = time.perf_counter()
         first = params.output_kind == RequestOutputKind.DELTA

@@ -1,9 +1,8 @@
-"""One error path: every failure leaves the server as an OpenAI error envelope."""
+"""The web framework's side of the one error path: its exceptions become OpenAI error
+envelopes."""
 
 from __future__ import annotations
 
-import json
-import logging
 from http import HTTPStatus
 
 from fastapi import FastAPI, Request
@@ -11,36 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from server.schemas.errors import ErrorDetail, ErrorResponse
-
-log = logging.getLogger(__name__)
-
-
-class APIError(Exception):
-    """A caller's mistake or a known condition, reported with a status and a parameter."""
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        status: int = 400,
-        type: str = "invalid_request_error",
-        param: str | None = None,
-        code: str | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.message = message
-        self.status = status
-        self.type = type
-        self.param = param
-        self.code = code
-
-    def body(self) -> ErrorResponse:
-        return ErrorResponse(
-            error=ErrorDetail(
-                message=self.message, type=self.type, param=self.param, code=self.code
-            )
-        )
+from server.api_error import APIError
 
 
 def error_response(error: APIError) -> JSONResponse:
@@ -49,20 +19,55 @@ def error_response(error: APIError) -> JSONResponse:
 
 def _param(loc: tuple[int | str, ...]) -> str | None:
     """('body', 'messages', 0, 'content') -> 'messages[0].content'."""
-    parts = [p for p in loc if p != "body"]
-    # Union members show up in the location as type names; they mean nothing to a caller.
-    parts = [p for p in parts if not (isinstance(p, str) and ("[" in p or p in _TYPE_TAGS))]
+    parts: list[int | str] = []
+    for part in loc:
+        if part == "body":
+            continue
+        # Union members show up in the location as type names, and a discriminated
+        # union's member as its tag; they mean nothing to a caller.
+        if isinstance(part, str) and ("[" in part or part in _TYPE_TAGS):
+            continue
+        if parts and parts[-1] in _TAGGED_UNIONS and isinstance(part, str):
+            parts.append(_TAG)
+            continue
+        parts.append(part)
     text = ""
     for part in parts:
+        if part is _TAG:
+            continue
         text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
     return text or None
 
 
-_TYPE_TAGS = {"str", "int", "float", "bool", "list", "dict", "function-after", "function-before"}
+_TYPE_TAGS = {
+    "str",
+    "int",
+    "float",
+    "bool",
+    "list",
+    "dict",
+    "function-after",
+    "function-before",
+    "constrained-str",
+    "constrained-int",
+}
+# Fields whose value is a union told apart by its "type" (response_format, text.format).
+_TAGGED_UNIONS = {"response_format", "format"}
+_TAG = "\0tag"
+
+
+def _most_specific(errors: list[dict]) -> dict:
+    """Of a union's errors, the one that says what is wrong with the value ("must be >= 0")
+    rather than that it is not some other member's type ("should be a valid string")."""
+    for error in errors:
+        kind = str(error.get("type", ""))
+        if not kind.endswith(("_type", "_parsing")) and kind not in ("union_tag_invalid",):
+            return error
+    return errors[0]
 
 
 def validation_error(exc: RequestValidationError) -> APIError:
-    first = exc.errors()[0]
+    first = _most_specific(list(exc.errors()))
     if first.get("type") == "json_invalid":
         return APIError(
             "We could not parse the JSON body of your request: it is not valid JSON.",
@@ -100,19 +105,3 @@ def install(app: FastAPI) -> None:
         detail = exc.detail if isinstance(exc.detail, str) else phrase
         kind = "not_found_error" if exc.status_code == 404 else "invalid_request_error"
         return error_response(APIError(detail, status=exc.status_code, type=kind))
-
-    @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return error_response(
-            APIError(
-                "The server had an error while processing your request.",
-                status=500,
-                type="server_error",
-            )
-        )
-
-
-def sse_error(error: APIError) -> str:
-    """An error that happens after a stream has started goes out as one more event."""
-    return f"data: {json.dumps(error.body().model_dump())}\n\n"

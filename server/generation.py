@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 from vllm.exceptions import VLLMClientError
 
+from server.api_error import APIError
 from server.engine import Engine, ModelInfo
-from server.errors import APIError
 from server.outputs import ChoiceOutput, to_delta
 from server.sampling import OutputRequest, resolve, to_sampling_params
 from server.schemas.common import SamplingFields, SamplingKnobs, Usage
@@ -102,6 +102,18 @@ def check_logit_bias(fields: SamplingKnobs, info: ModelInfo) -> None:
                 param="logit_bias",
                 code="invalid_value",
             )
+
+
+def check_token_ids(ids: Sequence[int], info: ModelInfo, param: str) -> None:
+    """Token ids a caller sent must be in the served model's vocabulary (the schema can
+    only bound them by the widest vocabulary)."""
+    bad = [t for t in ids if not 0 <= t < info.vocab_size]
+    if bad:
+        raise APIError(
+            f"Token ids outside the vocabulary (0 to {info.vocab_size - 1}): {bad[:5]}",
+            param=param,
+            code="invalid_value",
+        )
 
 
 def check_stream_options(fields: SamplingFields) -> None:

@@ -10,8 +10,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from server.api_error import APIError
 from server.engine import Engine
-from server.errors import APIError
 from server.generation import check_logit_bias, check_model, new_id
 from server.outputs import finite
 from server.pipeline import StepStages, entropy_bits, run_step

@@ -10,10 +10,13 @@ import uuid
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from server.errors import APIError
+from server.api_error import APIError, ClientDisconnected, internal_error
 from server.metrics import Metrics
 
+log = logging.getLogger(__name__)
 access_log = logging.getLogger("server.access")
+# nginx's code for "the client closed the connection before the answer": not a server error.
+CLIENT_CLOSED = 499
 
 GENERATION_PATHS = frozenset(
     {
@@ -73,11 +76,13 @@ class ServerMiddleware:
         request_id = _header(scope, b"x-request-id") or uuid.uuid4().hex
         id_header = (b"x-request-id", request_id.encode())
         status = 500
+        started_response = False
 
         async def send_with_id(message: Message) -> None:
-            nonlocal status
+            nonlocal status, started_response
             if message["type"] == "http.response.start":
                 status = message["status"]
+                started_response = True
                 message["headers"] = [*message.get("headers", []), id_header]
             await send(message)
 
@@ -118,6 +123,14 @@ class ServerMiddleware:
                 self.metrics.in_flight.inc()
             try:
                 await self.app(scope, replay, send_with_id)
+            except ClientDisconnected:
+                status = CLIENT_CLOSED
+            except Exception:
+                # Answered here rather than by the framework's last-resort handler, which
+                # re-raises to the ASGI server and so closes a keep-alive connection.
+                log.exception("unhandled error on %s %s", scope["method"], scope["path"])
+                if not started_response:
+                    await _send_error(send_with_id, internal_error(), [])
             finally:
                 if generation:
                     self.in_flight -= 1

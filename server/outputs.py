@@ -73,17 +73,13 @@ def _prompt_logprobs(
 
 
 def to_delta(out: RequestOutput, index: int, top_n: int) -> ChoiceOutput:
-    """One engine request carries one choice (n is fanned out by the caller). When the
-    answer ended on an end-of-sequence or stop token, that token adds no text and OpenAI
-    lists no logprob for it, so it is dropped from the logprobs (it still counts as usage)."""
+    """One engine request carries one choice (n is fanned out by the caller). Every
+    generated token has its logprob, the end-of-sequence token that ended the answer
+    included: it adds no text, but it counts in usage, and its probability is the model's
+    probability of stopping there."""
     completion = out.outputs[0]
     token_ids = tuple(completion.token_ids)
     logprobs = _sample_logprobs(token_ids, completion.logprobs, top_n)
-    ended_on_stop_token = completion.finish_reason == "stop" and not isinstance(
-        completion.stop_reason, str
-    )
-    if logprobs and ended_on_stop_token:
-        logprobs = logprobs[:-1]
     return ChoiceOutput(
         index=index,
         text=completion.text,

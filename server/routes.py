@@ -14,8 +14,8 @@ from fastapi.responses import Response as RawResponse
 from prometheus_client import CONTENT_TYPE_LATEST
 from vllm import __version__ as vllm_version
 
+from server.api_error import APIError, ClientDisconnected, internal_error, sse_error
 from server.auth import require_api_key
-from server.errors import APIError, sse_error
 from server.generation import check_model
 from server.presets import PRESETS, SamplingPreset
 from server.runtime import Runtime, Services
@@ -64,13 +64,7 @@ def _event_stream(events: AsyncIterator[str]) -> StreamingResponse:
                 yield event
         except Exception:
             log.exception("stream failed")
-            yield sse_error(
-                APIError(
-                    "The server had an error while processing your request.",
-                    status=500,
-                    type="server_error",
-                )
-            )
+            yield sse_error(internal_error())
             yield "data: [DONE]\n\n"
 
     return StreamingResponse(
@@ -181,16 +175,23 @@ async def _until_disconnect(request: Request, work: Awaitable[T]) -> T:
     """Run a whole-answer request, cancelling it (and so aborting its engine requests) if
     the client hangs up first."""
     task = asyncio.ensure_future(work)
+    hung_up = False
 
     async def watch() -> None:
+        nonlocal hung_up
         while not task.done():
             if (await request.receive())["type"] == "http.disconnect":
+                hung_up = True
                 task.cancel()
                 return
 
     watcher = asyncio.create_task(watch())
     try:
         return await task
+    except asyncio.CancelledError:
+        if hung_up:
+            raise ClientDisconnected from None
+        raise
     finally:
         watcher.cancel()
 

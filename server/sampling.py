@@ -81,8 +81,9 @@ def resolve(fields: SamplingKnobs, defaults: SamplingDefaults) -> EffectiveSampl
 def choice_seed(seed: int | None, index: int) -> int | None:
     """Each of the n choices is its own engine request; like vLLM's own parallel sampling,
     choice i draws with seed + i, so n > 1 with a seed gives n different, reproducible
-    answers."""
-    return None if seed is None else seed + index
+    answers. The sum is folded into 0 … 2**64-1, the range the engine serialises and seeds
+    with (a negative seed included: vLLM would read -1 as "no seed")."""
+    return None if seed is None else (seed + index) % 2**64
 
 
 def to_sampling_params(

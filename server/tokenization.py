@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from server.engine import Engine
-from server.errors import APIError
-from server.generation import check_model
+from server.generation import check_model, check_token_ids
 from server.schemas.tokenize import (
     DetokenizeRequest,
     DetokenizeResponse,
@@ -38,12 +37,5 @@ class Tokenization:
 
     def detokenize(self, request: DetokenizeRequest) -> DetokenizeResponse:
         check_model(request.model, self._engine.info)
-        size = self._engine.info.vocab_size
-        bad = [t for t in request.tokens if not 0 <= t < size]
-        if bad:
-            raise APIError(
-                f"Token ids outside the vocabulary (0 to {size - 1}): {bad[:5]}",
-                param="tokens",
-                code="invalid_value",
-            )
+        check_token_ids(request.tokens, self._engine.info, "tokens")
         return DetokenizeResponse(prompt=self._engine.decode(request.tokens))

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, StrictBool, StrictInt, field_serializer, model_validator
 
 from server.schemas.common import APIModel, FinishReason, SamplingFields, Usage
+from server.schemas.fields import JSONSchemaBody, MaxTokens, SchemaName
 
 
 class TextContentPart(APIModel):
@@ -29,9 +30,9 @@ class ChatMessage(APIModel):
 
 
 class JSONSchema(APIModel):
-    name: str = Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")
+    name: SchemaName
     description: str | None = None
-    schema_: dict[str, Any] = Field(default_factory=dict, alias="schema")
+    schema_: JSONSchemaBody = Field(default_factory=dict, alias="schema")
     strict: bool | None = None
 
 
@@ -56,8 +57,8 @@ ResponseFormat = Annotated[
 
 class ChatCompletionRequest(SamplingFields):
     messages: list[ChatMessage] = Field(min_length=1)
-    max_tokens: StrictInt | None = Field(None, ge=1)
-    max_completion_tokens: StrictInt | None = Field(None, ge=1)
+    max_tokens: MaxTokens | None = None
+    max_completion_tokens: MaxTokens | None = None
     logprobs: StrictBool = False
     top_logprobs: StrictInt | None = Field(None, ge=0, le=20)
     response_format: ResponseFormat | None = None

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
 from server.presets import PresetName
-
-Penalty = Annotated[float, Field(ge=-2.0, le=2.0)]
+from server.schemas.fields import (
+    LogitBias,
+    MinP,
+    Penalty,
+    RepetitionPenalty,
+    Seed,
+    Stop,
+    Temperature,
+    TopK,
+    TopP,
+)
 
 
 class APIModel(BaseModel):
@@ -28,31 +37,23 @@ class SamplingKnobs(APIModel):
 
     model: str
     preset: PresetName | None = None
-    temperature: float | None = Field(None, ge=0.0, le=2.0)
-    top_p: float | None = Field(None, gt=0.0, le=1.0)
-    top_k: StrictInt | None = Field(None, ge=-1)
-    min_p: float | None = Field(None, ge=0.0, le=1.0)
+    temperature: Temperature | None = None
+    top_p: TopP | None = None
+    top_k: TopK | None = None
+    min_p: MinP | None = None
     presence_penalty: Penalty | None = None
     frequency_penalty: Penalty | None = None
-    repetition_penalty: float | None = Field(None, gt=0.0, le=2.0)
-    logit_bias: dict[str, Annotated[float, Field(ge=-100.0, le=100.0)]] | None = None
-    seed: StrictInt | None = None
+    repetition_penalty: RepetitionPenalty | None = None
+    logit_bias: LogitBias | None = None
+    seed: Seed | None = None
     ignore_eos: StrictBool = False
-
-    @field_validator("logit_bias")
-    @classmethod
-    def _token_ids(cls, value: dict[str, float] | None) -> dict[str, float] | None:
-        for key in value or {}:
-            if not key.lstrip("-").isdigit():
-                raise ValueError(f"keys must be token ids, got {key!r}")
-        return value
 
 
 class SamplingFields(SamplingKnobs):
     """What chat and completions add: several choices, stop strings, streaming."""
 
     n: StrictInt = Field(1, ge=1, le=128)
-    stop: str | list[str] | None = None
+    stop: Stop | None = None
     stream: StrictBool = False
     stream_options: StreamOptions | None = None
     user: str | None = None

@@ -7,13 +7,14 @@ from typing import Literal
 from pydantic import BaseModel, Field, StrictBool, StrictInt, StrictStr
 
 from server.schemas.common import FinishReason, SamplingFields, Usage
+from server.schemas.fields import MAX_TOKENS, TokenId
 
-Prompt = StrictStr | list[StrictStr] | list[StrictInt] | list[list[StrictInt]]
+Prompt = StrictStr | list[StrictStr] | list[TokenId] | list[list[TokenId]]
 
 
 class CompletionRequest(SamplingFields):
     prompt: Prompt
-    max_tokens: StrictInt | None = Field(16, ge=0)
+    max_tokens: StrictInt | None = Field(16, ge=0, le=MAX_TOKENS)
     logprobs: StrictInt | None = Field(None, ge=0, le=20)
     echo: StrictBool = False
     suffix: None = None

@@ -4,10 +4,20 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, StrictBool, StrictInt, model_validator
+from pydantic import BaseModel, Field, StrictBool, model_validator
 
 from server.presets import PresetName
 from server.schemas.common import APIModel
+from server.schemas.fields import (
+    JSONSchemaBody,
+    MaxTokens,
+    MinP,
+    SchemaName,
+    Seed,
+    Temperature,
+    TopK,
+    TopP,
+)
 
 UNSUPPORTED = (
     "tools",
@@ -51,8 +61,8 @@ class FormatJSONObject(APIModel):
 
 class FormatJSONSchema(APIModel):
     type: Literal["json_schema"]
-    name: str
-    schema_: dict[str, Any] = Field(alias="schema")
+    name: SchemaName
+    schema_: JSONSchemaBody = Field(alias="schema")
     description: str | None = None
     strict: bool | None = None
 
@@ -70,12 +80,12 @@ class ResponseCreateRequest(APIModel):
     model: str
     input: str | list[InputMessage] = Field(min_length=1)
     instructions: str | None = None
-    max_output_tokens: StrictInt | None = Field(None, ge=1)
-    temperature: float | None = Field(None, ge=0.0, le=2.0)
-    top_p: float | None = Field(None, gt=0.0, le=1.0)
-    top_k: StrictInt | None = Field(None, ge=-1)
-    min_p: float | None = Field(None, ge=0.0, le=1.0)
-    seed: StrictInt | None = None
+    max_output_tokens: MaxTokens | None = None
+    temperature: Temperature | None = None
+    top_p: TopP | None = None
+    top_k: TopK | None = None
+    min_p: MinP | None = None
+    seed: Seed | None = None
     preset: PresetName | None = None
     stream: StrictBool = False
     store: StrictBool | None = None

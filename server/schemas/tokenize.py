@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field, StrictBool, StrictInt, StrictStr, model_validator
+from pydantic import BaseModel, Field, StrictBool, StrictStr, model_validator
 
 from server.schemas.chat import ChatMessage
 from server.schemas.common import APIModel
+from server.schemas.fields import TokenId
 
 
 class TokenizeRequest(APIModel):
@@ -34,7 +35,7 @@ class TokenizeResponse(BaseModel):
 
 class DetokenizeRequest(APIModel):
     model: str
-    tokens: list[StrictInt]
+    tokens: list[TokenId]
 
 
 class DetokenizeResponse(BaseModel):

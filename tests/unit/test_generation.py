@@ -2,8 +2,8 @@ import asyncio
 
 import pytest
 
+from server.api_error import APIError
 from server.engine import ModelInfo
-from server.errors import APIError
 from server.generation import check_model, output_budget
 from server.streams import merge
 

@@ -40,7 +40,7 @@ def test_finite_maps_inf_and_nan():
     assert finite(-0.5) == -0.5
 
 
-def test_top_candidates_are_ranked_and_the_end_token_is_dropped():
+def test_top_candidates_are_ranked_and_the_end_token_keeps_its_logprob():
     out = request_output(
         [2, 0],
         [
@@ -52,8 +52,10 @@ def test_top_candidates_are_ranked_and_the_end_token_is_dropped():
     delta = to_delta(out, index=4, top_n=2)
     assert delta.index == 4
     assert delta.token_ids == (2, 0)
-    assert len(delta.logprobs) == 1  # the end-of-sequence token adds no text
+    # One entry per generated token, as usage counts them: the end token's too.
+    assert [entry.token_id for entry in delta.logprobs] == [2, 0]
     assert delta.logprobs[0].top == ((2, -0.1), (3, -2.5))
+    assert delta.logprobs[1].logprob == -0.2
 
 
 def test_a_stop_string_keeps_all_logprobs():

@@ -1,0 +1,67 @@
+"""One definition of every field that several request models share, with the bounds the
+engine really takes: whatever these accept, vLLM accepts (tests/unit/test_schema_bounds.py
+checks it), and the bounds show in /openapi.json."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, Field, StrictInt, StrictStr
+
+# vLLM serialises a seed as a 64-bit integer; choice i of n draws with seed + i, folded back
+# into the unsigned range (server/sampling.py), so every signed 64-bit seed works.
+SEED_MIN = -(2**63)
+SEED_MAX = 2**63 - 1
+# OpenAI allows 4 stop sequences; evaluation harnesses send a few more, so 16.
+MAX_STOP_SEQUENCES = 16
+MAX_STOP_LENGTH = 256
+# Token ids are checked against the served model's vocabulary at run time; the schema's
+# static bound is the widest vocabulary any model could have.
+TOKEN_ID_MAX = 2**31 - 1
+# A deeper schema is no real response format; deeper ones crash JSON Schema validators and
+# grammar compilers by recursion.
+MAX_SCHEMA_DEPTH = 32
+# What keeps one request's work bounded (the token budget caps max_tokens further).
+MAX_TOKENS = 2**31 - 1
+MAX_LOGIT_BIAS = 1024
+NAME_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
+
+Temperature = Annotated[float, Field(ge=0.0, le=2.0)]
+TopP = Annotated[float, Field(gt=0.0, le=1.0)]
+TopK = Annotated[StrictInt, Field(ge=-1, le=TOKEN_ID_MAX, description="-1 or 0: off.")]
+MinP = Annotated[float, Field(ge=0.0, le=1.0)]
+Penalty = Annotated[float, Field(ge=-2.0, le=2.0)]
+RepetitionPenalty = Annotated[float, Field(gt=0.0, le=2.0)]
+Seed = Annotated[StrictInt, Field(ge=SEED_MIN, le=SEED_MAX)]
+MaxTokens = Annotated[StrictInt, Field(ge=1, le=MAX_TOKENS)]
+TokenId = Annotated[StrictInt, Field(ge=0, le=TOKEN_ID_MAX)]
+TokenIdKey = Annotated[str, Field(pattern=r"^(0|[1-9][0-9]{0,9})$")]
+LogitBias = Annotated[
+    dict[TokenIdKey, Annotated[float, Field(ge=-100.0, le=100.0)]],
+    Field(max_length=MAX_LOGIT_BIAS),
+]
+StopString = Annotated[StrictStr, Field(min_length=1, max_length=MAX_STOP_LENGTH)]
+Stop = StopString | Annotated[list[StopString], Field(max_length=MAX_STOP_SEQUENCES)]
+SchemaName = Annotated[str, Field(pattern=NAME_PATTERN)]
+
+
+def _depth(value: Any) -> int:
+    """Nesting depth of a JSON value, without recursion (so that depth itself cannot crash)."""
+    deepest = 0
+    stack = [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        if isinstance(item, dict | list):
+            deepest = max(deepest, level)
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((child, level + 1) for child in children)
+    return deepest
+
+
+def _shallow(schema: dict[str, Any]) -> dict[str, Any]:
+    if _depth(schema) > MAX_SCHEMA_DEPTH:
+        raise ValueError(f"the schema is nested deeper than {MAX_SCHEMA_DEPTH} levels")
+    return schema
+
+
+JSONSchemaBody = Annotated[dict[str, Any], AfterValidator(_shallow)]

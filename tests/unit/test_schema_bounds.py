@@ -1,0 +1,224 @@
+"""Schema ⊆ engine: whatever a request model accepts, the translation and vLLM's own request
+checks accept too. Hypothesis draws values at, just inside and just outside every bound the
+models declare (read from their JSON schema, as /openapi.json shows it), several fields at a
+time; an accepted request must come out of the service's checks as engine parameters that
+vLLM validates and serialises, or be refused there with a 4xx APIError, never crash."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from pydantic import BaseModel, ValidationError
+from vllm import SamplingParams
+from vllm.v1.serial_utils import MsgpackEncoder
+
+from server.api_error import APIError
+from server.chat import ChatCompletions
+from server.completions import Completions
+from server.engine import ModelInfo
+from server.generation import Limits
+from server.inspector import Inspector
+from server.responses import to_chat
+from server.sampling import OutputRequest, resolve, to_sampling_params
+from server.schemas.chat import ChatCompletionRequest
+from server.schemas.completions import CompletionRequest
+from server.schemas.fields import MAX_STOP_LENGTH, MAX_STOP_SEQUENCES, TOKEN_ID_MAX
+from server.schemas.inspect import InspectRequest
+from server.schemas.responses import ResponseCreateRequest
+from server.schemas.tokenize import DetokenizeRequest
+from server.settings import SamplingDefaults
+from server.tokenization import Tokenization
+from server.vocabulary import Vocabulary
+
+VOCAB = 49152
+INFO = ModelInfo(id="m", max_model_len=8192, vocab_size=VOCAB)
+MAX_LOGPROBS = -1  # as server/engine_config.py starts the engine
+
+
+class FakeEngine:
+    """The engine's synchronous side, enough for the services' checks and translation."""
+
+    info = INFO
+    vocabulary = Vocabulary(tuple(bytes([i % 256]) for i in range(VOCAB)))
+
+    def apply_chat_template(self, messages, add_generation_prompt=True):
+        return [1] + [2] * sum(len(m["content"]) // 4 + 3 for m in messages)
+
+    def encode(self, text, add_special_tokens=True):
+        return [1] + [3] * (len(text) // 4)
+
+    def decode(self, ids, skip_special_tokens=False):
+        return "x" * len(ids)
+
+
+@dataclass
+class ModelConfigStub:
+    """What SamplingParams.verify reads of vLLM's ModelConfig for these checks."""
+
+    max_logprobs: int = MAX_LOGPROBS
+    is_diffusion: bool = False
+
+    def get_vocab_size(self) -> int:
+        return VOCAB
+
+
+ENGINE = FakeEngine()
+DEFAULTS = SamplingDefaults()
+LIMITS = Limits()
+ENCODER = MsgpackEncoder()
+
+
+def engine_accepts(params: SamplingParams) -> None:
+    """vLLM's own request checks that run without an engine: SamplingParams' validation (in
+    its constructor), verify() against the model's vocabulary and logprobs cap, and the
+    msgpack serialisation every request goes through to the engine core."""
+    params.verify(ModelConfigStub(), None, None, None)  # type: ignore[arg-type]
+    ENCODER.encode(params)
+
+
+def through_chat(request: ChatCompletionRequest) -> None:
+    prepared = ChatCompletions(ENGINE, DEFAULTS, LIMITS).prepare(request)  # type: ignore[arg-type]
+    sampling = resolve(request, DEFAULTS)
+    for index in range(request.n):
+        engine_accepts(to_sampling_params(sampling, prepared.output, request.stop_list(), index))
+
+
+def through_completions(request: CompletionRequest) -> None:
+    prepared = Completions(ENGINE, DEFAULTS, LIMITS).prepare(request)  # type: ignore[arg-type]
+    sampling = resolve(request, DEFAULTS)
+    for prompt in prepared.prompts:
+        for index in range(request.n):
+            engine_accepts(to_sampling_params(sampling, prompt.output, request.stop_list(), index))
+
+
+def through_inspector(request: InspectRequest) -> None:
+    prepared = Inspector(ENGINE, DEFAULTS, "raw").prepare(request)  # type: ignore[arg-type]
+    params = to_sampling_params(prepared.sampling, OutputRequest(max_tokens=request.steps))
+    params.logprobs = -1  # as Engine.sample_with_distributions asks
+    engine_accepts(params)
+
+
+def through_responses(request: ResponseCreateRequest) -> None:
+    through_chat(to_chat(request))
+
+
+def through_detokenize(request: DetokenizeRequest) -> None:
+    Tokenization(ENGINE).detokenize(request)  # type: ignore[arg-type]
+
+
+MESSAGES = [{"role": "user", "content": "Hello"}]
+CASES: dict[str, tuple[type[BaseModel], dict[str, Any], Any]] = {
+    "chat": (ChatCompletionRequest, {"model": "m", "messages": MESSAGES}, through_chat),
+    "completions": (CompletionRequest, {"model": "m", "prompt": "Hello"}, through_completions),
+    "inspector": (InspectRequest, {"model": "m", "messages": MESSAGES}, through_inspector),
+    "responses": (ResponseCreateRequest, {"model": "m", "input": "Hello"}, through_responses),
+    "detokenize": (DetokenizeRequest, {"model": "m", "tokens": [1]}, through_detokenize),
+}
+
+
+def _around(bound: float, integer: bool) -> list[float]:
+    if integer:
+        return [bound - 1, bound, bound + 1]
+    return [math.nextafter(bound, -math.inf), bound, math.nextafter(bound, math.inf)]
+
+
+def boundary_values(schema: dict[str, Any]) -> list[Any]:
+    """Values at, just inside and just outside each numeric bound of a property's schema
+    (any member of an anyOf), plus null where it is allowed."""
+    values: list[Any] = []
+    for member in schema.get("anyOf", [schema]):
+        kind = member.get("type")
+        if kind == "null":
+            values.append(None)
+        if kind not in ("integer", "number"):
+            continue
+        for key in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
+            if key in member:
+                values += _around(member[key], kind == "integer")
+    return values
+
+
+def bounded_fields(model: type[BaseModel]) -> dict[str, list[Any]]:
+    properties = model.model_json_schema(by_alias=True)["properties"]
+    found = {name: boundary_values(schema) for name, schema in properties.items()}
+    return {name: values for name, values in found.items() if any(v is not None for v in values)}
+
+
+# Nested bounds a flat reading of the schema does not reach.
+TOKEN_IDS = [-1, 0, VOCAB - 1, VOCAB, TOKEN_ID_MAX, TOKEN_ID_MAX + 1]
+STOP_STRINGS = ["", "a", "\n", "a" * MAX_STOP_LENGTH, "a" * (MAX_STOP_LENGTH + 1)]
+NESTED: dict[str, st.SearchStrategy[Any]] = {
+    "stop": st.one_of(
+        st.sampled_from(STOP_STRINGS),
+        st.lists(st.sampled_from(STOP_STRINGS), min_size=0, max_size=MAX_STOP_SEQUENCES + 1),
+    ),
+    "logit_bias": st.dictionaries(
+        st.sampled_from([str(t) for t in TOKEN_IDS] + ["-5", "--5", "²", "05", "1e3", ""]),
+        st.sampled_from([-100.0001, -100.0, 0.0, 100.0, 100.0001, math.inf, math.nan]),
+        max_size=3,
+    ),
+    "prompt": st.one_of(
+        st.lists(st.sampled_from(TOKEN_IDS), min_size=0, max_size=3),
+        st.lists(st.lists(st.sampled_from(TOKEN_IDS), min_size=0, max_size=2), max_size=2),
+    ),
+    "tokens": st.lists(st.sampled_from(TOKEN_IDS), max_size=3),
+}
+
+
+@st.composite
+def requests(draw: st.DrawFn, name: str) -> dict[str, Any]:
+    model, base, _ = CASES[name]
+    fields = bounded_fields(model)
+    body = dict(base)
+    chosen = (
+        draw(st.lists(st.sampled_from(sorted(fields)), max_size=4, unique=True)) if fields else []
+    )
+    for field in chosen:
+        body[field] = draw(st.sampled_from(fields[field]))
+    for field, strategy in NESTED.items():
+        if field in model.model_fields and draw(st.booleans()):
+            body[field] = draw(strategy)
+    if name == "chat" and body.get("top_logprobs") is not None:
+        body["logprobs"] = True
+    return body
+
+
+def test_the_bounds_are_declared_in_the_schema():
+    """Every sampling field carries its bounds into /openapi.json."""
+    chat = bounded_fields(ChatCompletionRequest)
+    for field in ("temperature", "top_p", "top_k", "min_p", "seed", "n", "max_tokens"):
+        assert field in chat, field
+    assert set(bounded_fields(ResponseCreateRequest)) >= {"temperature", "seed", "top_k"}
+    schema = ChatCompletionRequest.model_json_schema()
+    assert "maxItems" in str(schema["properties"]["stop"])
+    assert "pattern" in str(schema["properties"]["logit_bias"])
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_whatever_the_models_accept_the_engine_accepts(name):
+    model, _, through = CASES[name]
+
+    @settings(
+        max_examples=300,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        suppress_health_check=[HealthCheck.too_slow],
+    )
+    @given(body=requests(name))
+    def check(body: dict[str, Any]) -> None:
+        try:
+            request = model.model_validate(body)
+        except ValidationError:
+            return  # refused at the edge: a 400 naming the field
+        try:
+            through(request)
+        except APIError as error:
+            assert 400 <= error.status < 500, (body, error.message)
+
+    check()
