@@ -15,12 +15,10 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
-import tempfile
 import time
 from pathlib import Path
 
-COMPLETE_MARKER = ".complete"
+from atomic_dir import is_complete, write_atomically
 
 # Short, varied calibration texts shipped here: nothing is downloaded.
 CALIBRATION = [
@@ -56,6 +54,22 @@ CALIBRATION = [
     "A good night's sleep helps memory and mood.",
     "The violinist played the final note and the hall fell silent.",
     "Translate to French: Good morning, how are you?",
+    "The library lends books, films and music for three weeks at a time.",
+    "Volcanoes release ash, gas and molten rock when pressure builds below them.",
+    "class Stack:\n    def __init__(self):\n        self.items = []\n",
+    "The committee agreed to review the budget again next month.",
+    "Owls hunt at night, guided by their sharp hearing.",
+    "Add two cups of rice to four cups of boiling water and simmer.",
+    "The bridge was closed for repairs after the winter storms.",
+    "User: Name three primary colours.\nAssistant: Red, yellow and blue.",
+    "Electric cars store energy in large rechargeable batteries.",
+    "Her grandmother told stories about the village in the old days.",
+    "The speed of light in a vacuum is about 300,000 kilometres per second.",
+    "Write a short poem about the sea at dawn.",
+    "The stock market fell sharply before recovering in the afternoon.",
+    "Glaciers carve valleys as they slowly move downhill.",
+    "import json\nprint(json.dumps({'a': 1}))\n",
+    "The orchestra rehearsed the symphony twice before the concert.",
 ]
 
 
@@ -111,21 +125,15 @@ def main() -> None:
     )
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    if (args.out_dir / COMPLETE_MARKER).is_file():
+    if is_complete(args.out_dir):
         print(f"already quantized: {args.out_dir}")
         return
     started = time.monotonic()
-    args.out_dir.parent.mkdir(parents=True, exist_ok=True)
-    scratch = Path(tempfile.mkdtemp(prefix=f".{args.out_dir.name}.", dir=args.out_dir.parent))
-    try:
-        quantize(args.model_dir, scratch, args.group_size)
-        (scratch / COMPLETE_MARKER).write_text(f"{args.model_dir}\n")
-        if args.out_dir.exists():
-            shutil.rmtree(args.out_dir)
-        os.rename(scratch, args.out_dir)
-        args.out_dir.chmod(0o755)
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+    write_atomically(
+        args.out_dir,
+        lambda scratch: quantize(args.model_dir, scratch, args.group_size),
+        str(args.model_dir),
+    )
     print(f"AWQ checkpoint written to {args.out_dir} in {time.monotonic() - started:.0f} s")
 
 

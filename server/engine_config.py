@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
 import glob
+import logging
 import sys
 from pathlib import Path
 
+from vllm.config import StructuredOutputsConfig
 from vllm.engine.arg_utils import AsyncEngineArgs
 
 from server.settings import Settings
+
+log = logging.getLogger(__name__)
 
 LOGPROBS_MODES = {"raw": "raw_logprobs", "processed": "processed_logprobs"}
 
@@ -35,7 +40,36 @@ def engine_args(settings: Settings, model: str, served_model_name: str) -> Async
         generation_config="vllm",
         logprobs_mode=LOGPROBS_MODES[settings.logprobs_mode],
         disable_log_stats=True,
+        structured_outputs_config=structured_outputs_config(settings.json_whitespace),
     )
+
+
+def fit_context(args: AsyncEngineArgs) -> AsyncEngineArgs:
+    """A configured context length is a cap, not a demand: a preset written for one model
+    (8192 for the embedded one) must not stop a model with a shorter context from starting,
+    so such a model gets its own length."""
+    if args.max_model_len is None:
+        return args
+    own = dataclasses.replace(args, max_model_len=None).create_model_config().max_model_len
+    if own >= args.max_model_len:
+        return args
+    log.info(
+        "max_model_len %s is more than %s's own context; using %s",
+        args.max_model_len,
+        args.model,
+        own,
+    )
+    return dataclasses.replace(args, max_model_len=own)
+
+
+def structured_outputs_config(json_whitespace: bool) -> StructuredOutputsConfig:
+    """Compact JSON unless whitespace is allowed: with free whitespace a small model at
+    temperature 0 spends its budget indenting and never closes the object. vLLM takes the
+    switch engine-wide and only with a named backend; llguidance (`guidance`) covers the
+    widest part of JSON Schema, where `auto` would otherwise pick it as xgrammar's fallback."""
+    if json_whitespace:
+        return StructuredOutputsConfig()
+    return StructuredOutputsConfig(backend="guidance", disable_any_whitespace=True)
 
 
 TCMALLOC_GLOBS = ("/usr/lib/*-linux-gnu/libtcmalloc_minimal.so.4", "/usr/lib*/libtcmalloc*.so.4")

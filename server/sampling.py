@@ -113,10 +113,28 @@ def to_sampling_params(
     )
 
 
+_SCALAR = {"type": ["string", "number", "boolean", "null"]}
+_SCALARS = {"type": "array", "items": _SCALAR, "maxItems": 8}
+_INNER = {
+    "type": "object",
+    "maxProperties": 8,
+    "additionalProperties": {"anyOf": [_SCALAR, _SCALARS]},
+}
+# `json_object`: a JSON object at most two levels deep, with at most 8 members per object or
+# array. Any JSON object lets a small model at temperature 0 nest or list without end and
+# never close it (measured in the README); this bound makes every answer finish. A request
+# that needs another shape says so with `json_schema`.
+JSON_OBJECT_SCHEMA = {
+    "type": "object",
+    "maxProperties": 8,
+    "additionalProperties": {"anyOf": [_SCALAR, _SCALARS, _INNER]},
+}
+
+
 def _structured(output: OutputRequest) -> StructuredOutputsParams | None:
     """response_format through vLLM's structured outputs (grammar-constrained decoding)."""
     if output.json_schema is not None:
         return StructuredOutputsParams(json=output.json_schema)
     if output.json_object:
-        return StructuredOutputsParams(json_object=True)
+        return StructuredOutputsParams(json=JSON_OBJECT_SCHEMA)
     return None

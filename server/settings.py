@@ -127,6 +127,12 @@ class Settings(BaseSettings):
         30.0, ge=0, description="On SIGTERM, seconds in-flight requests get to finish."
     )
     log_format: Literal["text", "json"] = Field("text", description="Log and access log format.")
+    json_whitespace: bool = Field(
+        False,
+        description="Let structured output put any whitespace between JSON tokens (vLLM's "
+        "default grammar). Off: compact JSON, which small models finish instead of indenting "
+        "without end.",
+    )
 
     sampling_defaults: SamplingDefaults = Field(
         default_factory=SamplingDefaults,

@@ -146,10 +146,11 @@ PROCESSED = (
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Raw-mode tests first, then the one that stops the raw server, then the processed
-    server's tests, then the one that kills its engine, then the AWQ model's."""
+    server's tests, then the one that kills its engine, then the other models' (AWQ, short
+    context)."""
 
     def phase(item: pytest.Item) -> tuple[bool, bool, bool]:
-        awq = item.get_closest_marker("awq") is not None
+        awq = any(item.get_closest_marker(m) for m in ("awq", "short_context"))
         processed = item.get_closest_marker("processed") is not None
         return awq, processed, item.get_closest_marker("stops_server") is not None
 

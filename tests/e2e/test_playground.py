@@ -1,9 +1,12 @@
 """The playground page in a real browser (Debian's chromium, driven by Playwright)."""
 
+import contextlib
 import os
 import shutil
 
 import pytest
+
+from tests.e2e.conftest import API_KEY
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 FLAGS = [
@@ -16,8 +19,8 @@ FLAGS = [
 ]
 
 
-@pytest.fixture(scope="module")
-def page(server):
+@contextlib.contextmanager
+def browser_page(url: str):
     if CHROMIUM is None:
         if os.environ.get("CI"):
             pytest.fail("chromium is missing; scripts/test.sh installs it (apt-get)")
@@ -28,12 +31,18 @@ def page(server):
         browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
         page = browser.new_page()
         requests = []
-        page.on("request", lambda r: requests.append(r.url))
-        page.goto(f"{server.base_url}/playground")
-        page.wait_for_selector("body[data-ready]", timeout=60_000)
+        page.on("request", lambda r: requests.append(r))
+        page.goto(url)
         page.requests = requests
         yield page
         browser.close()
+
+
+@pytest.fixture(scope="module")
+def page(server):
+    with browser_page(f"{server.base_url}/playground") as page:
+        page.wait_for_selector("body[data-ready]", timeout=60_000)
+        yield page
 
 
 def final_probs(page):
@@ -43,7 +52,7 @@ def final_probs(page):
 def test_page_loads_offline_and_draws_bars(page, server):
     assert len(page.query_selector_all(".bar-row")) == 20
     assert page.inner_text("#text").strip()
-    assert all(url.startswith(server.base_url) for url in page.requests)
+    assert all(r.url.startswith(server.base_url) for r in page.requests)
 
 
 def test_moving_a_slider_changes_the_bars(page):
@@ -65,3 +74,25 @@ def test_tokens_show_their_probability_on_hover(page):
     spans = page.query_selector_all("#text span")
     assert spans
     assert "%" in spans[0].get_attribute("title")
+
+
+@pytest.mark.processed
+def test_a_server_with_a_key_gets_it_from_the_page(processed_server):
+    with browser_page(f"{processed_server.base_url}/playground") as page:
+        page.wait_for_selector("#key-form:not([hidden])", timeout=60_000)
+        page.fill("#api-key", "wrong-key")
+        page.click("#key-form button")
+        page.wait_for_function(
+            "document.getElementById('key-error').textContent.includes('refused')",
+            timeout=30_000,
+        )
+        page.fill("#api-key", API_KEY)
+        page.click("#key-form button")
+        page.wait_for_selector("body[data-ready]", timeout=60_000)
+        assert len(page.query_selector_all(".bar-row")) == 20
+        assert page.is_hidden("#key-form")
+        sent = [r.headers.get("authorization") for r in page.requests if "/v1/" in r.url]
+        assert f"Bearer {API_KEY}" in sent
+        assert API_KEY not in page.url
+        stored = page.evaluate("JSON.stringify(localStorage) + JSON.stringify(sessionStorage)")
+        assert API_KEY not in stored

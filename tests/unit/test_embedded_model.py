@@ -40,3 +40,15 @@ def test_a_finished_conversion_is_reused(tmp_path: Path, monkeypatch):
 
 def test_the_package_ships_the_gguf():
     assert embedded_model.gguf_path().stat().st_size > 50_000_000
+
+
+def test_an_older_conversion_is_replaced(tmp_path: Path, monkeypatch):
+    old = tmp_path / "models" / f"{embedded_model.MODEL_NAME}-v1"
+    old.mkdir(parents=True)
+    (old / embedded_model.COMPLETE_MARKER).write_text("float32 weights\n")
+    monkeypatch.setattr(embedded_model, "_convert", lambda source, out: None)
+    monkeypatch.setattr(embedded_model, "gguf_path", lambda: tmp_path / "x.gguf")
+    assert embedded_model.model_dir(tmp_path) != old
+    embedded_model.prepare(tmp_path)
+    assert embedded_model.is_prepared(tmp_path)
+    assert not old.exists()
