@@ -25,12 +25,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from atomic_dir import is_complete, write_atomically  # noqa: E402
-from quantize_awq import CALIBRATION  # noqa: E402
+from atomic_dir import is_complete, write_atomically
+from quantize_awq import CALIBRATION
 
 # https://huggingface.co/microsoft/Phi-3.5-mini-instruct/blob/main/config.json (public), every
 # key as published. The rope factor lists have one entry per pair of head dimensions
 # (96 / 2 = 48), which the twin keeps by keeping the head dimension.
+# fmt: off
 PHI35_CONFIG = {
     "_name_or_path": "Phi-3.5-mini-instruct",
     "architectures": ["Phi3ForCausalLM"],
@@ -166,6 +167,7 @@ PHI35_CONFIG = {
     "attention_bias": False,
     "vocab_size": 32064,
 }
+# fmt: on
 HEAD_DIM = 96
 # What the twin changes: size only. Widths are multiples of both the head dimension (96)
 # and the AWQ group (128): 384 = 4 heads x 96; a narrow MLP of 512.
