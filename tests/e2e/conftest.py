@@ -147,10 +147,10 @@ PROCESSED = (
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Raw-mode tests first, then the one that stops the raw server, then the processed
     server's tests, then the one that kills its engine, then the other models' (AWQ, short
-    context)."""
+    context, the Phi-3.5 twin)."""
 
     def phase(item: pytest.Item) -> tuple[bool, bool, bool]:
-        awq = any(item.get_closest_marker(m) for m in ("awq", "short_context"))
+        awq = any(item.get_closest_marker(m) for m in ("awq", "short_context", "twin"))
         processed = item.get_closest_marker("processed") is not None
         return awq, processed, item.get_closest_marker("stops_server") is not None
 
