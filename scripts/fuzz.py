@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 import httpx
 import schemathesis
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Verbosity, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis.generation import GenerationMode
 
@@ -28,8 +28,12 @@ from schemathesis.generation import GenerationMode
 CLAMPED = {"max_tokens": 4, "max_completion_tokens": 4, "max_output_tokens": 4, "steps": 2}
 
 
-# Chat and Responses generate to the end of the context when no limit is given.
-LIMIT_OF_PATH = {"/v1/chat/completions": "max_tokens", "/v1/responses": "max_output_tokens"}
+# Without a limit (or with an explicit null) these generate to the end of the context.
+LIMIT_OF_PATH = {
+    "/v1/chat/completions": "max_tokens",
+    "/v1/completions": "max_tokens",
+    "/v1/responses": "max_output_tokens",
+}
 
 
 def clamp(body: object, path: str, model: str | None) -> object:
@@ -91,6 +95,7 @@ def fuzz_operation(
         suppress_health_check=list(HealthCheck),
         derandomize=derandomize,
         database=None,
+        verbosity=Verbosity.quiet,  # problems are tallied, not raised
     )
     @given(case=operation.as_strategy(generation_mode=mode))
     def check(case) -> None:

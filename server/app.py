@@ -106,7 +106,6 @@ def create_app(
         metrics=metrics,
         max_body_bytes=settings.max_body_bytes,
         max_in_flight=settings.max_concurrent_requests,
-        json_logs=settings.log_format == "json",
     )
     return app
 

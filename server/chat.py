@@ -21,6 +21,7 @@ from server.generation import (
     new_id,
     now,
     output_budget,
+    render_messages,
     usage,
 )
 from server.logprobs import chat_logprobs
@@ -64,14 +65,7 @@ class ChatCompletions:
         check_model(request.model, info)
         check_logit_bias(request, info)
         check_stream_options(request)
-        messages = [{"role": m.role, "content": m.text()} for m in request.messages]
-        try:
-            prompt_ids = self._engine.apply_chat_template(messages)
-        except Exception as exc:
-            raise APIError(
-                f"The messages could not be formatted with the model's chat template: {exc}",
-                param="messages",
-            ) from exc
+        prompt_ids = render_messages(self._engine, request.messages)
         max_tokens = output_budget(
             len(prompt_ids), request.output_limit(), info, "messages", self._limits
         )

@@ -10,11 +10,13 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 
 from vllm.exceptions import VLLMClientError
+from vllm.v1.engine.exceptions import EngineDeadError
 
 from server.api_error import APIError
 from server.engine import Engine, ModelInfo
 from server.outputs import ChoiceOutput, to_delta
 from server.sampling import OutputRequest, resolve, to_sampling_params
+from server.schemas.chat import ChatMessage
 from server.schemas.common import SamplingFields, SamplingKnobs, Usage
 from server.settings import SamplingDefaults
 from server.streams import merge
@@ -93,6 +95,21 @@ def output_budget(
     )
 
 
+def render_messages(
+    engine: Engine, messages: Sequence[ChatMessage], add_generation_prompt: bool = True
+) -> list[int]:
+    """Messages through the model's chat template, as chat, Responses, the inspector and
+    tokenize all need them; a template that refuses them is the caller's 400."""
+    turns = [{"role": m.role, "content": m.text()} for m in messages]
+    try:
+        return engine.apply_chat_template(turns, add_generation_prompt)
+    except Exception as exc:
+        raise APIError(
+            f"The messages could not be formatted with the model's chat template: {exc}",
+            param="messages",
+        ) from exc
+
+
 def check_logit_bias(fields: SamplingKnobs, info: ModelInfo) -> None:
     for key in fields.logit_bias or {}:
         if not 0 <= int(key) < info.vocab_size:
@@ -157,5 +174,12 @@ def choice_deltas(
             except VLLMClientError as exc:
                 # What vLLM refuses as the caller's mistake (an unusable schema, say).
                 raise APIError(str(exc), param=getattr(exc, "parameter", None)) from exc
+            except EngineDeadError as exc:
+                raise APIError(
+                    "The engine stopped working; retry on another replica or after a restart.",
+                    status=503,
+                    type="service_unavailable",
+                    code="engine_unavailable",
+                ) from exc
 
     return merge([one(first_index + i) for i in range(fields.n)])

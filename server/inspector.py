@@ -10,9 +10,15 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from server.api_error import APIError
 from server.engine import Engine
-from server.generation import check_logit_bias, check_model, new_id
+from server.generation import (
+    Limits,
+    check_logit_bias,
+    check_model,
+    new_id,
+    output_budget,
+    render_messages,
+)
 from server.outputs import finite
 from server.pipeline import StepStages, entropy_bits, run_step
 from server.sampling import EffectiveSampling, OutputRequest, resolve, to_sampling_params
@@ -27,6 +33,10 @@ from server.schemas.inspect import (
 )
 from server.settings import SamplingDefaults
 from server.vocabulary import Vocabulary
+
+# Processed mode reads each position's raw distribution through a prefill of its own: at
+# most this many at once, so one inspection cannot flood the engine.
+CONCURRENT_PREFILLS = 4
 
 
 @dataclass(frozen=True)
@@ -44,27 +54,28 @@ class Inspector:
     through one prefill per position: the same numbers in float32, within bf16 rounding
     (about 1e-2 in probability) in bfloat16."""
 
-    def __init__(self, engine: Engine, defaults: SamplingDefaults, logprobs_mode: str) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        defaults: SamplingDefaults,
+        logprobs_mode: str,
+        limits: Limits,
+    ) -> None:
         self._engine = engine
         self._defaults = defaults
         self._logprobs_mode = logprobs_mode
+        self._limits = limits
 
     def prepare(self, request: InspectRequest) -> PreparedInspection:
         check_model(request.model, self._engine.info)
         check_logit_bias(request, self._engine.info)
         sampling = resolve(request, self._defaults)
         if request.messages is not None:
-            messages = [{"role": m.role, "content": m.text()} for m in request.messages]
-            prompt_ids = self._engine.apply_chat_template(messages)
+            prompt_ids, param = render_messages(self._engine, request.messages), "messages"
         else:
-            prompt_ids = self._engine.encode(request.prompt or "")
-        if len(prompt_ids) + request.steps > self._engine.info.max_model_len:
-            raise APIError(
-                f"The prompt ({len(prompt_ids)} tokens) plus {request.steps} steps exceeds "
-                f"the model's context of {self._engine.info.max_model_len} tokens.",
-                param="steps",
-                code="context_length_exceeded",
-            )
+            prompt_ids, param = self._engine.encode(request.prompt or ""), "prompt"
+        # The same caps as chat and completions: the operator's prompt limit, the context.
+        output_budget(len(prompt_ids), request.steps, self._engine.info, param, self._limits)
         return PreparedInspection(request, prompt_ids, sampling)
 
     async def inspect(self, prepared: PreparedInspection) -> Inspection:
@@ -76,14 +87,45 @@ class Inspector:
             prepared.prompt_ids, params, request_id
         )
         if self._logprobs_mode == "processed":
-            distributions = await asyncio.gather(
-                *(
-                    self._engine.next_token_distribution(
-                        prepared.prompt_ids + tokens[:i], f"{request_id}-{i}"
-                    )
-                    for i in range(len(tokens))
+            distributions = await self._prefills(prepared.prompt_ids, tokens, request_id)
+        # numpy over the whole vocabulary per step: off the event loop
+        steps = await asyncio.to_thread(self._steps, tokens, distributions, sampling, request)
+        return Inspection(
+            model=self._engine.info.id,
+            logprobs_mode=self._logprobs_mode,  # type: ignore[arg-type]
+            parameters=InspectParameters(**asdict(sampling.filters()), seed=sampling.seed),
+            text=self._engine.decode(tokens, skip_special_tokens=True),
+            steps=steps,
+            seconds=round(time.perf_counter() - started, 4),
+        )
+
+    async def _prefills(
+        self, prompt_ids: list[int], tokens: list[int], request_id: str
+    ) -> list[np.ndarray]:
+        """Processed mode: the raw distribution of each position through its own prefill, a
+        few at a time; one failing (or the client leaving) cancels the rest."""
+        gate = asyncio.Semaphore(CONCURRENT_PREFILLS)
+
+        async def one(i: int) -> np.ndarray:
+            async with gate:
+                return await self._engine.next_token_distribution(
+                    prompt_ids + tokens[:i], f"{request_id}-{i}"
                 )
-            )
+
+        try:
+            async with asyncio.TaskGroup() as group:
+                tasks = [group.create_task(one(i)) for i in range(len(tokens))]
+        except ExceptionGroup as failed:
+            raise failed.exceptions[0] from None
+        return [task.result() for task in tasks]
+
+    def _steps(
+        self,
+        tokens: list[int],
+        distributions: list[np.ndarray],
+        sampling: EffectiveSampling,
+        request: InspectRequest,
+    ) -> list[InspectStep]:
         filters = sampling.filters()
         steps = []
         counts: Counter[int] = Counter()
@@ -91,14 +133,7 @@ class Inspector:
             stages = run_step(raw, filters, counts, sampling.logit_bias)
             steps.append(self._step(position, token, raw, stages, request))
             counts[token] += 1
-        return Inspection(
-            model=self._engine.info.id,
-            logprobs_mode=self._logprobs_mode,  # type: ignore[arg-type]
-            parameters=InspectParameters(**asdict(filters), seed=sampling.seed),
-            text=self._engine.decode(tokens, skip_special_tokens=True),
-            steps=steps,
-            seconds=round(time.perf_counter() - started, 4),
-        )
+        return steps
 
     def _step(
         self,

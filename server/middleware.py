@@ -3,7 +3,6 @@ limit, and the bound on generation requests in flight."""
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 import uuid
@@ -59,13 +58,11 @@ class ServerMiddleware:
         metrics: Metrics,
         max_body_bytes: int,
         max_in_flight: int,
-        json_logs: bool,
     ) -> None:
         self.app = app
         self.metrics = metrics
         self.max_body_bytes = max_body_bytes
         self.max_in_flight = max_in_flight
-        self.json_logs = json_logs
         self.in_flight = 0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -73,7 +70,7 @@ class ServerMiddleware:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        request_id = _header(scope, b"x-request-id") or uuid.uuid4().hex
+        request_id = _client_request_id(scope) or uuid.uuid4().hex
         id_header = (b"x-request-id", request_id.encode())
         status = 500
         started_response = False
@@ -155,17 +152,27 @@ class ServerMiddleware:
             "request_id": request_id,
             "client": f"{client[0]}:{client[1]}" if client else None,
         }
-        if self.json_logs:
-            access_log.info(json.dumps(fields))
-        else:
-            access_log.info(
-                "%s %s %s %.1f ms id=%s",
-                fields["method"],
-                fields["path"],
-                status,
-                fields["ms"],
-                request_id,
-            )
+        access_log.info(
+            "%s %s %s %.1f ms id=%s",
+            fields["method"],
+            fields["path"],
+            status,
+            fields["ms"],
+            request_id,
+            extra={"access": fields},  # the JSON log format writes these as its own fields
+        )
+
+
+MAX_REQUEST_ID = 128
+
+
+def _client_request_id(scope: Scope) -> str | None:
+    """The client's x-request-id, echoed only when it is a sane one: up to 128 printable
+    ASCII characters (it goes into response headers and every log line)."""
+    given = _header(scope, b"x-request-id")
+    if given and len(given) <= MAX_REQUEST_ID and given.isascii() and given.isprintable():
+        return given
+    return None
 
 
 def _header(scope: Scope, name: bytes) -> str | None:

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 
 from pydantic import BaseModel
 
+from server.api_error import APIError
 from server.chat import ChatCompletions, PreparedChat
 from server.generation import new_id, now
 from server.schemas.chat import (
@@ -147,12 +148,19 @@ class Responses:
         yield event("response.output_item.added", output_index=0, item=item)
         yield event("response.content_part.added", **location, part=OutputText(text=""))
         text, finish, completion_tokens = "", None, 0
-        async for delta in self._chat.deltas(prepared, response_id):
-            completion_tokens += len(delta.token_ids)
-            if delta.text:
-                text += delta.text
-                yield event("response.output_text.delta", **location, delta=delta.text, logprobs=[])
-            finish = delta.finish_reason or finish
+        try:
+            async for delta in self._chat.deltas(prepared, response_id):
+                completion_tokens += len(delta.token_ids)
+                if delta.text:
+                    text += delta.text
+                    yield event(
+                        "response.output_text.delta", **location, delta=delta.text, logprobs=[]
+                    )
+                finish = delta.finish_reason or finish
+        except APIError as error:
+            # The Responses stream's own error event, with what went wrong, then nothing more.
+            yield event("error", code=error.code, message=error.message, param=error.param)
+            return
         yield event("response.output_text.done", **location, text=text, logprobs=[])
         yield event("response.content_part.done", **location, part=OutputText(text=text))
         final = snapshot(

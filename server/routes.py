@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from importlib.metadata import version as package_version
 from typing import Annotated, TypeVar
 
@@ -34,6 +35,7 @@ from server.schemas.tokenize import (
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+A = TypeVar("A")
 
 router = APIRouter(dependencies=[Depends(require_api_key)])
 open_router = APIRouter()
@@ -44,17 +46,37 @@ async def _runtime(request: Request) -> Runtime:
 
 
 async def _services(runtime: Annotated[Runtime, Depends(_runtime)]) -> Services:
-    if runtime.services is None:
+    """The services while the engine serves; 503 before (loading) and after (failed, or
+    stopping), so that no request reaches a dead engine."""
+    if runtime.state == "loading":
         raise APIError(
             "The model is still loading; retry when GET /health answers 200.",
             status=503,
             type="service_unavailable",
             code="model_loading",
         )
+    if runtime.state != "ready" or runtime.services is None:
+        raise APIError(
+            "The engine is not serving (it failed or the server is stopping); retry on "
+            "another replica or after a restart.",
+            status=503,
+            type="service_unavailable",
+            code="engine_unavailable",
+        )
     return runtime.services
 
 
 ServicesDep = Annotated[Services, Depends(_services)]
+
+# Templating and tokenization grow with the input (a 100k-character prompt takes a while):
+# they run here, not on the event loop, so /health, /metrics and every stream keep
+# answering meanwhile. One thread, as vLLM's own server does: the Rust tokenizer must not
+# be used by two threads at once.
+_PREPARE = ThreadPoolExecutor(max_workers=1, thread_name_prefix="prepare")
+
+
+async def off_loop(work: Callable[[A], T], argument: A) -> T:
+    return await asyncio.get_running_loop().run_in_executor(_PREPARE, work, argument)
 
 
 def _event_stream(events: AsyncIterator[str]) -> StreamingResponse:
@@ -106,7 +128,7 @@ async def retrieve_model(model_id: str, services: ServicesDep) -> Model:
 async def create_chat_completion(
     body: ChatCompletionRequest, services: ServicesDep, request: Request
 ):
-    prepared = services.chat.prepare(body)
+    prepared = await off_loop(services.chat.prepare, body)
     if body.stream:
         return _event_stream(services.chat.stream(prepared))
     return await _until_disconnect(request, services.chat.complete(prepared))
@@ -119,7 +141,7 @@ async def create_chat_completion(
     responses={200: {"content": {"text/event-stream": {}}}},
 )
 async def create_completion(body: CompletionRequest, services: ServicesDep, request: Request):
-    prepared = services.completions.prepare(body)
+    prepared = await off_loop(services.completions.prepare, body)
     if body.stream:
         return _event_stream(services.completions.stream(prepared))
     return await _until_disconnect(request, services.completions.complete(prepared))
@@ -134,7 +156,7 @@ async def create_completion(body: CompletionRequest, services: ServicesDep, requ
 async def create_response(
     body: ResponseCreateRequest, services: ServicesDep, http_request: Request
 ):
-    request, prepared = services.responses.prepare(body)
+    request, prepared = await off_loop(services.responses.prepare, body)
     if body.stream:
         return _event_stream(services.responses.stream(request, prepared))
     return await _until_disconnect(http_request, services.responses.create(request, prepared))
@@ -143,12 +165,12 @@ async def create_response(
 @router.post("/v1/tokenize", tags=["tokenization"])
 async def tokenize(body: TokenizeRequest, services: ServicesDep) -> TokenizeResponse:
     """Token ids and strings with the model's own tokenizer (and chat template for messages)."""
-    return services.tokenization.tokenize(body)
+    return await off_loop(services.tokenization.tokenize, body)
 
 
 @router.post("/v1/detokenize", tags=["tokenization"])
 async def detokenize(body: DetokenizeRequest, services: ServicesDep) -> DetokenizeResponse:
-    return services.tokenization.detokenize(body)
+    return await off_loop(services.tokenization.detokenize, body)
 
 
 @router.post("/v1/sampling/inspect", tags=["sampling"])
@@ -157,7 +179,7 @@ async def inspect_sampling(
 ) -> Inspection:
     """Explain each generated position: the raw distribution, what temperature, min_p,
     top-k and top-p made of it, and which token was drawn."""
-    prepared = services.inspector.prepare(body)
+    prepared = await off_loop(services.inspector.prepare, body)
     return await _until_disconnect(request, services.inspector.inspect(prepared))
 
 

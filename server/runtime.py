@@ -36,7 +36,7 @@ class Services:
             engine=engine,
             chat=chat,
             completions=Completions(engine, defaults, limits),
-            inspector=Inspector(engine, defaults, settings.logprobs_mode),
+            inspector=Inspector(engine, defaults, settings.logprobs_mode, limits),
             responses=Responses(chat),
             tokenization=Tokenization(engine),
             logprobs_mode=settings.logprobs_mode,

@@ -10,6 +10,7 @@ from typing import TypeVar
 T = TypeVar("T")
 
 _DONE = object()
+QUEUED_PER_STREAM = 2
 
 
 def merge(streams: Sequence[AsyncIterator[T]]) -> AsyncIterator[T]:
@@ -22,8 +23,10 @@ def merge(streams: Sequence[AsyncIterator[T]]) -> AsyncIterator[T]:
 
 async def _merged(streams: Sequence[AsyncIterator[T]]) -> AsyncIterator[T]:
     """If the consumer stops early (a client hung up) or one stream fails, every stream is
-    closed, which aborts its engine request."""
-    queue: asyncio.Queue[object] = asyncio.Queue()
+    closed, which aborts its engine request. The queue is bounded: a slow reader holds the
+    streams back (vLLM then folds their pending deltas into one) instead of buffering
+    everything here."""
+    queue: asyncio.Queue[object] = asyncio.Queue(maxsize=QUEUED_PER_STREAM * len(streams))
 
     async def pump(stream: AsyncIterator[T]) -> None:
         try:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from server.engine import Engine
-from server.generation import check_model, check_token_ids
+from server.generation import check_model, check_token_ids, render_messages
 from server.schemas.tokenize import (
     DetokenizeRequest,
     DetokenizeResponse,
@@ -19,10 +19,7 @@ class Tokenization:
     def tokenize(self, request: TokenizeRequest) -> TokenizeResponse:
         check_model(request.model, self._engine.info)
         if request.messages is not None:
-            messages = [{"role": m.role, "content": m.text()} for m in request.messages]
-            ids = self._engine.apply_chat_template(
-                messages, add_generation_prompt=request.add_generation_prompt
-            )
+            ids = render_messages(self._engine, request.messages, request.add_generation_prompt)
         else:
             ids = self._engine.encode(
                 request.prompt or "", add_special_tokens=request.add_special_tokens

@@ -113,6 +113,7 @@ def test_prompt_input_and_penalties(http, model):
         ({"top_p": 0}, "top_p"),
         ({"preset": "wild"}, "preset"),
         ({"logit_bias": {"99999999": 1}}, "logit_bias"),
+        ({"steps": 64, "max_candidates": 501}, "max_candidates"),  # 32,000 listed at most
     ],
 )
 def test_inspector_refusals(http, model, body, param):

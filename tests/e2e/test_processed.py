@@ -166,6 +166,10 @@ def test_access_log_is_json(processed_server, api):
     assert lines
     entry = json.loads(lines[-1])
     assert "json-log-check" in entry["message"]
+    # one flat object: the access line's fields are the record's own, not a string in it
+    assert entry["request_id"] == "json-log-check"
+    assert entry["status"] == 200 and entry["path"] == "/v1/models"
+    assert isinstance(entry["ms"], float)
 
 
 @pytest.mark.stops_server
@@ -175,13 +179,19 @@ def test_engine_death_turns_health_503_and_the_process_exits_non_zero(processed_
     for victim in processed_server.children:
         with contextlib.suppress(ProcessLookupError):
             os.kill(victim.pid, signal.SIGKILL)
-    statuses = []
+    statuses, generation = [], []
+    chat = f"{processed_server.base_url}/v1/chat/completions"
+    body = {"model": MODEL, "messages": STORY, "max_tokens": 2}
+    auth = {"authorization": f"Bearer {API_KEY}"}
     deadline = time.monotonic() + 60
     while processed_server.process.poll() is None and time.monotonic() < deadline:
         with contextlib.suppress(httpx.TransportError):
             statuses.append(httpx.get(health, timeout=2).status_code)
+            generation.append(httpx.post(chat, json=body, headers=auth, timeout=5).status_code)
         time.sleep(0.1)
     assert processed_server.process.wait(timeout=60) != 0
     assert 503 in statuses, statuses
     assert 200 not in statuses[statuses.index(503) :]
+    # a dead engine is "unavailable", never an internal error
+    assert 503 in generation and 500 not in generation, generation
     pool.forget()

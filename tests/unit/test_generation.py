@@ -76,3 +76,40 @@ async def test_merge_reraises_a_stream_failure():
 
     with pytest.raises(RuntimeError, match="boom"):
         [x async for x in merge([failing(), _stream("a", [0.01])])]
+
+
+async def test_a_failing_choice_closes_its_siblings():
+    """n > 1: one choice's engine request fails, so the others are aborted (closed)."""
+    closed = []
+
+    async def endless(name: str):
+        try:
+            while True:
+                await asyncio.sleep(0)
+                yield name
+        finally:
+            closed.append(name)
+
+    async def failing():
+        yield "f"
+        await asyncio.sleep(0.01)
+        raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError, match="boom"):
+        [x async for x in merge([endless("a"), failing(), endless("b")])]
+    assert sorted(closed) == ["a", "b"]
+
+
+async def test_a_slow_reader_holds_the_streams_back():
+    produced = []
+
+    async def fast(name: str):
+        for i in range(1000):
+            produced.append(name)
+            yield f"{name}{i}"
+
+    merged = merge([fast("a"), fast("b")])
+    await anext(merged)
+    await asyncio.sleep(0.05)  # the reader stalls; the producers must wait for it
+    assert len(produced) < 20
+    await merged.aclose()

@@ -97,7 +97,7 @@ def through_completions(request: CompletionRequest) -> None:
 
 
 def through_inspector(request: InspectRequest) -> None:
-    prepared = Inspector(ENGINE, DEFAULTS, "raw").prepare(request)  # type: ignore[arg-type]
+    prepared = Inspector(ENGINE, DEFAULTS, "raw", LIMITS).prepare(request)  # type: ignore[arg-type]
     params = to_sampling_params(prepared.sampling, OutputRequest(max_tokens=request.steps))
     params.logprobs = -1  # as Engine.sample_with_distributions asks
     engine_accepts(params)
