@@ -141,14 +141,18 @@ class Engine:
         if final is None or final.outputs[0].logprobs is None:
             raise RuntimeError("the engine returned no logprobs")
         completion = final.outputs[0]
-        flat = completion.logprobs
+        # Millions of list items into arrays: off the event loop.
+        distributions = await asyncio.to_thread(self._distributions, completion.logprobs)
+        return list(completion.token_ids), distributions
+
+    def _distributions(self, flat: Any) -> list[np.ndarray]:
         distributions = []
         for start, end in zip(flat.start_indices, flat.end_indices, strict=True):
             distribution = np.full(self.info.vocab_size, -np.inf)
             ids = np.asarray(flat.token_ids[start:end], dtype=np.int64)
             distribution[ids] = flat.logprobs[start:end]
             distributions.append(distribution)
-        return list(completion.token_ids), distributions
+        return distributions
 
     async def next_token_distribution(
         self, prompt_ids: Sequence[int], request_id: str
