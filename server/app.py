@@ -9,6 +9,7 @@ import gc
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 
+import psutil
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
@@ -74,7 +75,12 @@ def create_app(
             yield
         finally:
             if runtime.state == "loading":
-                await asyncio.shield(loading)
+                # Stopped while the model loads: stop now, not after the load. The engine's
+                # processes go first; the loading thread then fails and ends.
+                log.info("stopping during model loading: stopping the engine's processes")
+                runtime.state = "stopping"
+                loading.cancel()
+                _stop_child_processes()
             runtime.state = "stopping"
             loading.cancel()
             if runtime.services is not None:
@@ -108,6 +114,15 @@ def create_app(
         max_in_flight=settings.max_concurrent_requests,
     )
     return app
+
+
+def _stop_child_processes() -> None:
+    """Kill the engine's processes (all of this process's children) still starting."""
+    children = psutil.Process().children(recursive=True)
+    for child in children:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            child.kill()
+    psutil.wait_procs(children, timeout=10)
 
 
 def _freeze_startup_heap() -> None:

@@ -2,13 +2,20 @@
 is written for the embedded model) starts with its own length instead of failing."""
 
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import httpx
+import psutil
 import pytest
 
 from server import embedded_model
 from server.settings import load_settings
+from tests.e2e.conftest import ROOT, _free_port
 
 pytestmark = pytest.mark.short_context
 NAME = "SmolLM2-135M-short"
@@ -48,3 +55,36 @@ def test_the_preset_context_is_a_cap_not_a_demand(pool, short_model):
         assert too_long.status_code == 400
         assert f"maximum context length is {OWN_CONTEXT}" in too_long.json()["error"]["message"]
     assert "using 2048" in server.log.read_text()
+
+
+def test_sigterm_while_the_model_loads_stops_at_once(pool, short_model, tmp_path):
+    """Not after the whole load: the engine's processes are stopped and the server exits.
+    (In this phase's file so that it runs last, after the pool's server is stopped.)"""
+    pool.close()
+    port = _free_port()
+    with open(tmp_path / "server.log", "wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "server", "--port", str(port), "--model", str(short_model)],
+            cwd=ROOT,
+            env={**os.environ, "HF_HUB_OFFLINE": "1"},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        deadline = time.monotonic() + 120
+        while not psutil.Process(process.pid).children(recursive=True):
+            assert process.poll() is None and time.monotonic() < deadline
+            time.sleep(0.1)
+        engine = psutil.Process(process.pid).children(recursive=True)
+        status = httpx.get(f"http://127.0.0.1:{port}/health", timeout=5).status_code
+        assert status == 503  # still loading
+        stopped = time.monotonic()
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=30)
+        took = time.monotonic() - stopped
+    finally:
+        if process.poll() is None:
+            process.kill()
+    _, alive = psutil.wait_procs(engine, timeout=10)
+    assert not alive, alive
+    assert took < 15, f"took {took:.1f} s"  # a full load takes ~25 s more on two cores
