@@ -14,6 +14,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from server import errors, playground
+from server.admission import Admission
 from server.engine import Engine
 from server.metrics import Metrics
 from server.middleware import ServerMiddleware
@@ -94,6 +95,9 @@ def create_app(
     )
     app.state.runtime = runtime
     app.state.metrics = metrics
+    app.state.admission = Admission(
+        settings.max_concurrent_requests, settings.max_request_fanout, metrics
+    )
     app.state.api_key = settings.api_key.get_secret_value() if settings.api_key else None
     app.state.engine_failed = False
     errors.install(app)
@@ -111,7 +115,6 @@ def create_app(
         ServerMiddleware,
         metrics=metrics,
         max_body_bytes=settings.max_body_bytes,
-        max_in_flight=settings.max_concurrent_requests,
     )
     return app
 

@@ -14,7 +14,8 @@ from server.api_error import APIError
 
 
 def error_response(error: APIError) -> JSONResponse:
-    return JSONResponse(error.body().model_dump(), status_code=error.status)
+    headers = {"retry-after": "1"} if error.status == 429 else None
+    return JSONResponse(error.body().model_dump(), status_code=error.status, headers=headers)
 
 
 def _param(loc: tuple[int | str, ...]) -> str | None:

@@ -56,7 +56,7 @@ class Metrics:
         )
         self.in_flight = Gauge(
             "sampling_server_requests_in_flight",
-            "Generation requests being served",
+            "Engine requests admitted and not yet finished (prompts x n per request)",
             registry=r,
         )
         self.rejected = Counter(

@@ -1,5 +1,5 @@
 """Plain ASGI middleware (streaming-safe): request ids, access logs and metrics, the body size
-limit, and the bound on generation requests in flight."""
+limit, and the last answer to unexpected failures."""
 
 from __future__ import annotations
 
@@ -49,21 +49,19 @@ class _BodyTooLarge(Exception):
 
 class ServerMiddleware:
     """One pass per HTTP request: tag it with an x-request-id (the client's, if sent), refuse
-    bodies over the limit (413) and generation requests over the in-flight bound (429 with
-    Retry-After), then count, time and log it."""
+    bodies over the limit (413), answer what the app could not (500, the connection kept),
+    then count, time and log it. (The in-flight bound counts engine requests:
+    server/admission.py.)"""
 
     def __init__(
         self,
         app: ASGIApp,
         metrics: Metrics,
         max_body_bytes: int,
-        max_in_flight: int,
     ) -> None:
         self.app = app
         self.metrics = metrics
         self.max_body_bytes = max_body_bytes
-        self.max_in_flight = max_in_flight
-        self.in_flight = 0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -103,35 +101,16 @@ class ServerMiddleware:
                 return {"type": "http.request", "body": body, "more_body": False}
             return await receive()
 
-        generation = scope["path"] in GENERATION_PATHS and scope["method"] == "POST"
         try:
-            if generation and self.in_flight >= self.max_in_flight:
-                self.metrics.rejected.inc()
-                error = APIError(
-                    f"The server is busy ({self.max_in_flight} requests in flight); retry shortly.",
-                    status=429,
-                    type="rate_limit_error",
-                    code="server_busy",
-                )
-                await _send_error(send_with_id, error, [(b"retry-after", b"1")])
-                return
-            if generation:
-                self.in_flight += 1
-                self.metrics.in_flight.inc()
-            try:
-                await self.app(scope, replay, send_with_id)
-            except ClientDisconnected:
-                status = CLIENT_CLOSED
-            except Exception:
-                # Answered here rather than by the framework's last-resort handler, which
-                # re-raises to the ASGI server and so closes a keep-alive connection.
-                log.exception("unhandled error on %s %s", scope["method"], scope["path"])
-                if not started_response:
-                    await _send_error(send_with_id, internal_error(), [])
-            finally:
-                if generation:
-                    self.in_flight -= 1
-                    self.metrics.in_flight.dec()
+            await self.app(scope, replay, send_with_id)
+        except ClientDisconnected:
+            status = CLIENT_CLOSED
+        except Exception:
+            # Answered here rather than by the framework's last-resort handler, which
+            # re-raises to the ASGI server and so closes a keep-alive connection.
+            log.exception("unhandled error on %s %s", scope["method"], scope["path"])
+            if not started_response:
+                await _send_error(send_with_id, internal_error(), [])
         finally:
             self._done(scope, status, started, request_id)
 

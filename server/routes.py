@@ -13,6 +13,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from fastapi.responses import Response as RawResponse
 from prometheus_client import CONTENT_TYPE_LATEST
+from starlette.background import BackgroundTask
 from vllm import __version__ as vllm_version
 
 from server.api_error import APIError, ClientDisconnected, internal_error, sse_error
@@ -79,7 +80,19 @@ async def off_loop(work: Callable[[A], T], argument: A) -> T:
     return await asyncio.get_running_loop().run_in_executor(_PREPARE, work, argument)
 
 
-def _event_stream(events: AsyncIterator[str]) -> StreamingResponse:
+def _admit(request: Request, engine_requests: int, param: str) -> Callable[[], None]:
+    """Slots for the engine requests this HTTP request starts (server/admission.py)."""
+    return request.app.state.admission.admit(engine_requests, param)
+
+
+async def _whole(request: Request, work: Awaitable[T], release: Callable[[], None]) -> T:
+    try:
+        return await _until_disconnect(request, work)
+    finally:
+        release()
+
+
+def _event_stream(events: AsyncIterator[str], release: Callable[[], None]) -> StreamingResponse:
     async def guarded() -> AsyncIterator[str]:
         try:
             async for event in events:
@@ -88,9 +101,12 @@ def _event_stream(events: AsyncIterator[str]) -> StreamingResponse:
             log.exception("stream failed")
             yield sse_error(internal_error())
             yield "data: [DONE]\n\n"
+        finally:
+            release()
 
     return StreamingResponse(
         guarded(),
+        background=BackgroundTask(release),  # also when the stream never started
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
@@ -129,9 +145,10 @@ async def create_chat_completion(
     body: ChatCompletionRequest, services: ServicesDep, request: Request
 ):
     prepared = await off_loop(services.chat.prepare, body)
+    release = _admit(request, body.n, "n")
     if body.stream:
-        return _event_stream(services.chat.stream(prepared))
-    return await _until_disconnect(request, services.chat.complete(prepared))
+        return _event_stream(services.chat.stream(prepared), release)
+    return await _whole(request, services.chat.complete(prepared), release)
 
 
 @router.post(
@@ -142,9 +159,10 @@ async def create_chat_completion(
 )
 async def create_completion(body: CompletionRequest, services: ServicesDep, request: Request):
     prepared = await off_loop(services.completions.prepare, body)
+    release = _admit(request, len(prepared.prompts) * body.n, "n" if body.n > 1 else "prompt")
     if body.stream:
-        return _event_stream(services.completions.stream(prepared))
-    return await _until_disconnect(request, services.completions.complete(prepared))
+        return _event_stream(services.completions.stream(prepared), release)
+    return await _whole(request, services.completions.complete(prepared), release)
 
 
 @router.post(
@@ -157,9 +175,10 @@ async def create_response(
     body: ResponseCreateRequest, services: ServicesDep, http_request: Request
 ):
     request, prepared = await off_loop(services.responses.prepare, body)
+    release = _admit(http_request, 1, "input")
     if body.stream:
-        return _event_stream(services.responses.stream(request, prepared))
-    return await _until_disconnect(http_request, services.responses.create(request, prepared))
+        return _event_stream(services.responses.stream(request, prepared), release)
+    return await _whole(http_request, services.responses.create(request, prepared), release)
 
 
 @router.post("/v1/tokenize", tags=["tokenization"])
@@ -180,7 +199,8 @@ async def inspect_sampling(
     """Explain each generated position: the raw distribution, what temperature, min_p,
     top-k and top-p made of it, and which token was drawn."""
     prepared = await off_loop(services.inspector.prepare, body)
-    return await _until_disconnect(request, services.inspector.inspect(prepared))
+    release = _admit(request, 1, "messages")
+    return await _whole(request, services.inspector.inspect(prepared), release)
 
 
 @open_router.get("/version", tags=["server"])

@@ -121,7 +121,13 @@ class Settings(BaseSettings):
         None, ge=1, description="Largest max_tokens a request may ask for (default: none)."
     )
     max_concurrent_requests: int = Field(
-        128, ge=1, description="Generation requests in flight; beyond it: 429 with Retry-After."
+        128,
+        ge=1,
+        description="Engine requests in flight (a request over p prompts with n choices counts "
+        "p x n); beyond it: 429 with Retry-After.",
+    )
+    max_request_fanout: int = Field(
+        128, ge=1, description="Engine requests one request may start (prompts x n); beyond: 400."
     )
     shutdown_timeout: float = Field(
         30.0, ge=0, description="On SIGTERM, seconds in-flight requests get to finish."

@@ -135,6 +135,19 @@ def test_caps_on_max_tokens_and_prompt(api):
     assert long_prompt.json()["error"]["code"] == "prompt_too_long"
 
 
+def test_the_in_flight_bound_counts_engine_requests(processed_server, api):
+    """--max-concurrent-requests 4: one request with n = 5 could never fit, so it is a 400;
+    completions over 3 prompts x n 2 = 6 engine requests likewise."""
+    chat = {"model": MODEL, "messages": STORY, "max_tokens": 2, "n": 5}
+    refused = api.post("/v1/chat/completions", json=chat)
+    assert refused.status_code == 400 and refused.json()["error"]["param"] == "n"
+    completion = {"model": MODEL, "prompt": ["a", "b", "c"], "max_tokens": 2, "n": 2}
+    assert api.post("/v1/completions", json=completion).status_code == 400
+    fits = api.post("/v1/completions", json={**completion, "prompt": ["a", "b"]})
+    assert fits.status_code == 200, fits.text
+    assert len(fits.json()["choices"]) == 4
+
+
 async def test_beyond_the_in_flight_bound_is_429_and_health_stays_up(processed_server):
     body = {"model": MODEL, "messages": STORY, "max_tokens": 48, "temperature": 0}
     async with httpx.AsyncClient(
