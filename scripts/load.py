@@ -1,7 +1,10 @@
 """Hold N concurrent streams against a running server for M seconds, with hang-ups and bad
-requests mixed in, then report errors, leaked engine requests and memory before and after.
+requests mixed in, then report errors, leaked engine requests, how soon the engine went idle,
+memory at the start, middle and end, and /health latency (polled every 100 ms throughout).
+A hung-up stream asks for 2,000 tokens with ignore_eos, so only an abort can end it early.
 
     .venv/bin/python scripts/load.py --base-url http://127.0.0.1:8000 --concurrency 16 --seconds 60
+    .venv/bin/python scripts/load.py --concurrency 64 --seconds 1800   # the 30-minute soak
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from pathlib import Path
 import httpx
 from tqdm import tqdm
 
+BAD = [{"temperature": 9}, {"stop": [""]}, {"seed": 2**80}, {"logit_bias": {"--5": 1}}]
 PROMPTS = [
     "Write a story about a dragon.",
     "Explain photosynthesis.",
@@ -35,8 +39,9 @@ class Report:
     tokens: int = 0
     unexpected: list[str] = field(default_factory=list)
     leaked_engine_requests: float = 0.0
-    memory_before_mb: float = 0.0
-    memory_after_mb: float = 0.0
+    seconds_to_idle: float = 0.0
+    memory_mb: dict[str, float] = field(default_factory=dict)
+    health_ms: dict[str, float] = field(default_factory=dict)
 
     @property
     def errors(self) -> int:
@@ -58,14 +63,15 @@ async def worker(client: httpx.AsyncClient, model: str, stop_at: float, report: 
         body = {"model": model, "messages": messages, "max_tokens": rng.randint(16, 64)}
         try:
             if roll < 0.1:
-                response = await client.post(
-                    "/v1/chat/completions", json={**body, "temperature": 9}
-                )
+                bad = {**body, **rng.choice(BAD)}
+                response = await client.post("/v1/chat/completions", json=bad)
                 ok = response.status_code == 400 and "error" in response.json()
                 kind = "bad_request_refused" if ok else "bad_request_mishandled"
+            elif roll < 0.25:
+                endless = {**body, "stream": True, "max_tokens": 2000, "ignore_eos": True}
+                kind = await stream(client, endless, rng.randint(2, 8), report)
             else:
-                hang_up_after = rng.randint(2, 8) if roll < 0.25 else None
-                kind = await stream(client, {**body, "stream": True}, hang_up_after, report)
+                kind = await stream(client, {**body, "stream": True}, None, report)
         except (httpx.HTTPError, json.JSONDecodeError) as exc:
             kind = "exception"
             report.unexpected.append(f"{type(exc).__name__}: {exc}")
@@ -91,13 +97,30 @@ async def stream(
     return "served"
 
 
+async def memory_mb(client: httpx.AsyncClient) -> float:
+    return metric((await client.get("/metrics")).text, "sampling_server_memory_bytes") / 2**20
+
+
+async def poll_health(client: httpx.AsyncClient, stop: asyncio.Event, into: list[float]) -> None:
+    while not stop.is_set():
+        started = time.perf_counter()
+        await client.get("/health")
+        into.append(time.perf_counter() - started)
+        await asyncio.sleep(0.1)
+
+
 async def run(base_url: str, concurrency: int, seconds: float) -> Report:
     report = Report(concurrency=concurrency, seconds=seconds)
     limits = httpx.Limits(max_connections=concurrency + 4)
-    async with httpx.AsyncClient(base_url=base_url, timeout=300, limits=limits) as client:
+    async with (
+        httpx.AsyncClient(base_url=base_url, timeout=300, limits=limits) as client,
+        httpx.AsyncClient(base_url=base_url, timeout=60) as monitor,
+    ):
         model = (await client.get("/v1/models")).json()["data"][0]["id"]
-        before = (await client.get("/metrics")).text
-        report.memory_before_mb = metric(before, "sampling_server_memory_bytes") / 2**20
+        report.memory_mb["start"] = await memory_mb(monitor)
+        health: list[float] = []
+        stop = asyncio.Event()
+        polling = asyncio.create_task(poll_health(monitor, stop, health))
         stop_at = time.monotonic() + seconds
         workers = [
             asyncio.create_task(worker(client, model, stop_at, report)) for _ in range(concurrency)
@@ -107,15 +130,27 @@ async def run(base_url: str, concurrency: int, seconds: float) -> Report:
                 await asyncio.sleep(1)
                 progress.update(1)
                 progress.set_postfix(requests=sum(report.outcomes.values()))
+                if "middle" not in report.memory_mb and progress.n >= seconds / 2:
+                    report.memory_mb["middle"] = await memory_mb(monitor)
         await asyncio.gather(*workers)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            after = (await client.get("/metrics")).text
+        stop.set()
+        await polling
+        finished = time.monotonic()
+        while time.monotonic() < finished + 30:
+            after = (await monitor.get("/metrics")).text
             report.leaked_engine_requests = metric(after, "sampling_server_engine_requests")
             if report.leaked_engine_requests == 0:
                 break
-            await asyncio.sleep(0.5)
-        report.memory_after_mb = metric(after, "sampling_server_memory_bytes") / 2**20
+            await asyncio.sleep(0.1)
+        report.seconds_to_idle = round(time.monotonic() - finished, 2)
+        report.memory_mb["end"] = metric(after, "sampling_server_memory_bytes") / 2**20
+        ordered = sorted(health)
+        report.health_ms = {
+            "polls": len(ordered),
+            "p50": round(ordered[len(ordered) // 2] * 1000, 1),
+            "p99": round(ordered[int(len(ordered) * 0.99)] * 1000, 1),
+            "max": round(ordered[-1] * 1000, 1),
+        }
     return report
 
 
@@ -134,10 +169,10 @@ def main() -> None:
     print(f"  streamed tokens          {report.tokens}")
     print(f"  unexpected errors        {report.errors}")
     print(f"  leaked engine requests   {report.leaked_engine_requests:.0f}")
-    print(
-        f"  memory                   {report.memory_before_mb:.0f} MiB -> "
-        f"{report.memory_after_mb:.0f} MiB"
-    )
+    print(f"  engine idle after        {report.seconds_to_idle} s")
+    memory = " -> ".join(f"{v:.0f}" for v in report.memory_mb.values())
+    print(f"  memory (start/mid/end)   {memory} MiB")
+    print(f"  /health latency          {report.health_ms}")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     result = {**asdict(report), "outcomes": dict(report.outcomes), "errors": report.errors}
     args.out.write_text(json.dumps(result, indent=2))
