@@ -50,10 +50,12 @@ def check_model(requested: str, info: ModelInfo) -> None:
 
 @dataclass(frozen=True)
 class Limits:
-    """Operator caps below the model's own context."""
+    """Operator caps below the model's own context, and on an inspection's work."""
 
     max_prompt_tokens: int | None = None
     max_tokens: int | None = None
+    max_inspect_candidates: int = 32_000
+    inspect_prefills: int = 4
 
 
 def output_budget(

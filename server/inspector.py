@@ -10,6 +10,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from server.api_error import APIError
 from server.engine import Engine
 from server.generation import (
     Limits,
@@ -33,10 +34,6 @@ from server.schemas.inspect import (
 )
 from server.settings import SamplingDefaults
 from server.vocabulary import Vocabulary
-
-# Processed mode reads each position's raw distribution through a prefill of its own: at
-# most this many at once, so one inspection cannot flood the engine.
-CONCURRENT_PREFILLS = 4
 
 
 @dataclass(frozen=True)
@@ -76,6 +73,14 @@ class Inspector:
             prompt_ids, param = self._engine.encode(request.prompt or ""), "prompt"
         # The same caps as chat and completions: the operator's prompt limit, the context.
         output_budget(len(prompt_ids), request.steps, self._engine.info, param, self._limits)
+        listed = request.steps * request.max_candidates
+        if listed > self._limits.max_inspect_candidates:
+            raise APIError(
+                f"steps x max_candidates is {listed}; this server lists at most "
+                f"{self._limits.max_inspect_candidates} candidates in one inspection.",
+                param="max_candidates",
+                code="invalid_value",
+            )
         return PreparedInspection(request, prompt_ids, sampling)
 
     async def inspect(self, prepared: PreparedInspection) -> Inspection:
@@ -103,8 +108,9 @@ class Inspector:
         self, prompt_ids: list[int], tokens: list[int], request_id: str
     ) -> list[np.ndarray]:
         """Processed mode: the raw distribution of each position through its own prefill, a
-        few at a time; one failing (or the client leaving) cancels the rest."""
-        gate = asyncio.Semaphore(CONCURRENT_PREFILLS)
+        few at a time (--inspect-prefills) so that one inspection cannot flood the engine; one
+        failing (or the client leaving) cancels the rest."""
+        gate = asyncio.Semaphore(self._limits.inspect_prefills)
 
         async def one(i: int) -> np.ndarray:
             async with gate:

@@ -30,7 +30,12 @@ class Services:
     @classmethod
     def over(cls, engine: Engine, settings: Settings) -> Services:
         defaults = settings.sampling_defaults
-        limits = Limits(settings.max_prompt_tokens, settings.max_tokens_limit)
+        limits = Limits(
+            settings.max_prompt_tokens,
+            settings.max_tokens_limit,
+            settings.max_inspect_candidates,
+            settings.inspect_prefills,
+        )
         chat = ChatCompletions(engine, defaults, limits)
         return cls(
             engine=engine,

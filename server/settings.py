@@ -126,6 +126,15 @@ class Settings(BaseSettings):
         description="Engine requests in flight (a request over p prompts with n choices counts "
         "p x n); beyond it: 429 with Retry-After.",
     )
+    max_inspect_candidates: int = Field(
+        32_000,
+        ge=1,
+        description="Candidates one inspection may list in all (steps x max_candidates); "
+        "beyond: 400.",
+    )
+    inspect_prefills: int = Field(
+        4, ge=1, description="Prefills one processed-mode inspection runs at once."
+    )
     max_request_fanout: int = Field(
         128, ge=1, description="Engine requests one request may start (prompts x n); beyond: 400."
     )

@@ -9,9 +9,6 @@ from pydantic import BaseModel, Field, StrictInt, StrictStr, field_validator, mo
 from server.schemas.chat import ChatMessage
 from server.schemas.common import SamplingKnobs
 
-# One inspection's answer stays bounded: 64 steps x the default 500 candidates at most.
-MAX_LISTED_CANDIDATES = 32_000
-
 
 class InspectRequest(SamplingKnobs):
     """Messages (through the chat template) or a raw prompt, with the sampling parameters to
@@ -46,12 +43,6 @@ class InspectRequest(SamplingKnobs):
     def _one_input(self) -> InspectRequest:
         if (self.messages is None) == (self.prompt is None):
             raise ValueError("messages: give exactly one of 'messages' and 'prompt'")
-        if self.steps * self.max_candidates > MAX_LISTED_CANDIDATES:
-            raise ValueError(
-                f"max_candidates: steps x max_candidates may list at most "
-                f"{MAX_LISTED_CANDIDATES} candidates in all (asked: {self.steps} x "
-                f"{self.max_candidates})"
-            )
         return self
 
 
