@@ -17,9 +17,8 @@ class Admission:
     metrics: Metrics
     in_flight: int = 0
 
-    def admit(self, engine_requests: int, param: str) -> Callable[[], None]:
-        """Take slots for a request's engine requests, or refuse it; the returned callable
-        gives them back (idempotent)."""
+    def check_fanout(self, engine_requests: int, param: str) -> None:
+        """Refuse a request that could never be admitted, before any work is done for it."""
         largest = min(self.max_per_request, self.max_in_flight)
         if engine_requests > largest:
             raise APIError(
@@ -28,6 +27,11 @@ class Admission:
                 param=param,
                 code="too_many_choices",
             )
+
+    def admit(self, engine_requests: int, param: str) -> Callable[[], None]:
+        """Take slots for a request's engine requests, or refuse it; the returned callable
+        gives them back (idempotent)."""
+        self.check_fanout(engine_requests, param)
         if self.in_flight + engine_requests > self.max_in_flight:
             self.metrics.rejected.inc()
             raise APIError(

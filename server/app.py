@@ -75,15 +75,14 @@ def create_app(
         try:
             yield
         finally:
-            if runtime.state == "loading":
+            was_loading = runtime.state == "loading"
+            runtime.state = "stopping"
+            loading.cancel()
+            if was_loading:
                 # Stopped while the model loads: stop now, not after the load. The engine's
                 # processes go first; the loading thread then fails and ends.
                 log.info("stopping during model loading: stopping the engine's processes")
-                runtime.state = "stopping"
-                loading.cancel()
                 _stop_child_processes()
-            runtime.state = "stopping"
-            loading.cancel()
             if runtime.services is not None:
                 runtime.services.engine.shutdown()
                 runtime.services = None

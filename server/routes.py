@@ -158,8 +158,10 @@ async def create_chat_completion(
     responses={200: {"content": {"text/event-stream": {}}}},
 )
 async def create_completion(body: CompletionRequest, services: ServicesDep, request: Request):
+    fanout, param = body.prompt_count() * body.n, "n" if body.n > 1 else "prompt"
+    request.app.state.admission.check_fanout(fanout, param)  # before tokenizing the prompts
     prepared = await off_loop(services.completions.prepare, body)
-    release = _admit(request, len(prepared.prompts) * body.n, "n" if body.n > 1 else "prompt")
+    release = _admit(request, fanout, param)
     if body.stream:
         return _event_stream(services.completions.stream(prepared), release)
     return await _whole(request, services.completions.complete(prepared), release)

@@ -19,6 +19,13 @@ class CompletionRequest(SamplingFields):
     echo: StrictBool = False
     suffix: None = None
 
+    def prompt_count(self) -> int:
+        """How many prompts the request holds: a list of strings or of token lists is several,
+        a string or one list of token ids is one."""
+        if isinstance(self.prompt, str) or not self.prompt or isinstance(self.prompt[0], int):
+            return 1
+        return len(self.prompt)
+
 
 class CompletionLogprobs(BaseModel):
     """The legacy shape: parallel lists, one entry per token."""

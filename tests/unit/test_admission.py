@@ -3,6 +3,7 @@ import pytest
 from server.admission import Admission
 from server.api_error import APIError
 from server.metrics import Metrics
+from server.schemas.completions import CompletionRequest
 
 
 def test_engine_requests_are_counted_and_given_back_once():
@@ -31,3 +32,11 @@ def test_more_than_one_request_may_start_is_a_400_naming_the_parameter():
     with pytest.raises(APIError) as never:
         small.admit(5, "n")
     assert never.value.status == 400
+
+
+@pytest.mark.parametrize(
+    ("prompt", "count"),
+    [("one", 1), (["a", "b", "c"], 3), ([1, 2, 3], 1), ([[1], [2]], 2), ([], 1)],
+)
+def test_prompt_count(prompt, count):
+    assert CompletionRequest(model="m", prompt=prompt).prompt_count() == count
