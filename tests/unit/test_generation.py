@@ -52,18 +52,18 @@ async def test_merge_interleaves_in_arrival_order():
     assert items == ["a0", "b0", "a1", "b1"]
 
 
+async def _endless(name: str, closed: list[str]):
+    try:
+        while True:
+            await asyncio.sleep(0)
+            yield name
+    finally:
+        closed.append(name)
+
+
 async def test_merge_closes_every_stream_when_the_consumer_stops():
-    closed = []
-
-    async def endless(name: str):
-        try:
-            while True:
-                await asyncio.sleep(0)
-                yield name
-        finally:
-            closed.append(name)
-
-    merged = merge([endless("a"), endless("b")])
+    closed: list[str] = []
+    merged = merge([_endless("a", closed), _endless("b", closed)])
     await anext(merged)
     await merged.aclose()
     assert sorted(closed) == ["a", "b"]
@@ -80,15 +80,7 @@ async def test_merge_reraises_a_stream_failure():
 
 async def test_a_failing_choice_closes_its_siblings():
     """n > 1: one choice's engine request fails, so the others are aborted (closed)."""
-    closed = []
-
-    async def endless(name: str):
-        try:
-            while True:
-                await asyncio.sleep(0)
-                yield name
-        finally:
-            closed.append(name)
+    closed: list[str] = []
 
     async def failing():
         yield "f"
@@ -96,7 +88,7 @@ async def test_a_failing_choice_closes_its_siblings():
         raise RuntimeError("boom")
 
     with pytest.raises(RuntimeError, match="boom"):
-        [x async for x in merge([endless("a"), failing(), endless("b")])]
+        [x async for x in merge([_endless("a", closed), failing(), _endless("b", closed)])]
     assert sorted(closed) == ["a", "b"]
 
 
