@@ -27,7 +27,7 @@ GENERATION_PATHS = frozenset(
 )
 
 
-async def _send_error(send: Send, error: APIError, headers: list[tuple[bytes, bytes]]) -> None:
+async def _send_error(send: Send, error: APIError) -> None:
     body = error.body().model_dump_json().encode()
     await send(
         {
@@ -36,7 +36,6 @@ async def _send_error(send: Send, error: APIError, headers: list[tuple[bytes, by
             "headers": [
                 (b"content-type", b"application/json"),
                 (b"content-length", str(len(body)).encode()),
-                *headers,
             ],
         }
     )
@@ -89,7 +88,7 @@ class ServerMiddleware:
                 status=413,
                 code="request_too_large",
             )
-            await _send_error(send_with_id, error, [])
+            await _send_error(send_with_id, error)
             self._done(scope, status, started, request_id)
             return
         replayed = False
@@ -110,7 +109,7 @@ class ServerMiddleware:
             # re-raises to the ASGI server and so closes a keep-alive connection.
             log.exception("unhandled error on %s %s", scope["method"], scope["path"])
             if not started_response:
-                await _send_error(send_with_id, internal_error(), [])
+                await _send_error(send_with_id, internal_error())
         finally:
             self._done(scope, status, started, request_id)
 

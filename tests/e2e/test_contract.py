@@ -75,6 +75,27 @@ def test_hostile_requests_are_4xx_on_one_connection_and_leave_nothing(server, mo
         assert engine_requests(conn) == before
 
 
+def test_a_responses_stream_reports_the_real_error(http, model):
+    """An error after the stream started (here: the grammar backend refuses a look-behind
+    pattern the JSON Schema check accepted) arrives as the Responses `error` event."""
+    schema = {"type": "string", "pattern": "(?<=a)b"}
+    body = {
+        "model": model,
+        "input": "hi",
+        "stream": True,
+        "max_output_tokens": 5,
+        "text": {"format": {"type": "json_schema", "name": "x", "schema": schema}},
+    }
+    events = [
+        json.loads(line.removeprefix("data: "))
+        for line in http.post("/v1/responses", json=body).text.splitlines()
+        if line.startswith("data: ")
+    ]
+    assert events[-1]["type"] == "error"
+    assert "look-around" in events[-1]["message"]
+    assert not any(e["type"] == "response.completed" for e in events)
+
+
 def test_edge_seeds_are_served_and_reproducible(http, model):
     """The ends of the seed range, and -1 (which vLLM itself reads as "no seed"), are
     ordinary seeds here. One choice at a time: a batch partner can move bf16 logits enough
