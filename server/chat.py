@@ -7,9 +7,6 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import SchemaError
-
 from server.api_error import APIError, sse_error
 from server.engine import Engine
 from server.generation import (
@@ -24,6 +21,7 @@ from server.generation import (
     render_messages,
     usage,
 )
+from server.json_schema import check_schema
 from server.logprobs import chat_logprobs
 from server.outputs import ChoiceOutput
 from server.sampling import OutputRequest
@@ -37,9 +35,15 @@ from server.schemas.chat import (
     ChunkChoice,
     ResponseFormatJSONObject,
     ResponseFormatJSONSchema,
+    ResponseFormatText,
 )
 from server.schemas.common import Usage
+from server.schemas.tools import NamedToolChoice
 from server.settings import SamplingDefaults
+from server.tools import shape
+from server.tools.grammar import call_grammar
+from server.tools.parse import CallParser, parse_answer
+from server.tools.plan import NO_PARAMETERS, Function, ToolPlan, plan_tools
 
 
 @dataclass(frozen=True)
@@ -47,25 +51,49 @@ class PreparedChat:
     request: ChatCompletionRequest
     prompt_ids: list[int]
     output: OutputRequest
+    tools: ToolPlan | None = None
+
+    @property
+    def parses_calls(self) -> bool:
+        return self.tools is not None and self.tools.choice != "none"
 
 
 class ChatCompletions:
-    def __init__(self, engine: Engine, defaults: SamplingDefaults, limits: Limits) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        defaults: SamplingDefaults,
+        limits: Limits,
+        json_whitespace: bool = False,
+    ) -> None:
         self._engine = engine
         self._defaults = defaults
         self._limits = limits
+        self._json_whitespace = json_whitespace
 
     @property
     def model_id(self) -> str:
         return self._engine.info.id
 
-    def prepare(self, request: ChatCompletionRequest) -> PreparedChat:
-        """Everything that can be refused is refused here, before a stream starts."""
+    def prepare(
+        self, request: ChatCompletionRequest, tools: ToolPlan | None = None
+    ) -> PreparedChat:
+        """Everything that can be refused is refused here, before a stream starts. The
+        Responses API hands in its tools already checked (its errors name its own fields)."""
         info = self._engine.info
         check_model(request.model, info)
         check_logit_bias(request, info)
         check_stream_options(request)
-        prompt_ids = render_messages(self._engine, request.messages)
+        if tools is None:
+            tools = chat_tools(request)
+        grammar = call_grammar(tools, self._json_whitespace) if tools else None
+        response_format = request.response_format
+        if grammar is not None and not isinstance(response_format, ResponseFormatText | None):
+            raise APIError(
+                "response_format cannot be combined with tools unless tool_choice is 'none'.",
+                param="response_format",
+            )
+        prompt_ids = render_messages(self._engine, request.messages, plan=tools)
         max_tokens = output_budget(
             len(prompt_ids), request.output_limit(), info, "messages", self._limits
         )
@@ -76,8 +104,9 @@ class ChatCompletions:
             stream=request.stream,
             json_schema=_json_schema(request),
             json_object=isinstance(request.response_format, ResponseFormatJSONObject),
+            grammar=grammar,
         )
-        return PreparedChat(request, prompt_ids, output)
+        return PreparedChat(request, prompt_ids, output, tools)
 
     def deltas(self, prepared: PreparedChat, request_id: str) -> AsyncIterator[ChoiceOutput]:
         return choice_deltas(
@@ -101,12 +130,17 @@ class ChatCompletions:
             logprobs = None
             if request.logprobs and delta.logprobs is not None:
                 logprobs = chat_logprobs(delta.logprobs, self._engine.vocabulary)
+            message = ChatCompletionMessage(content=delta.text)
+            finish = delta.finish_reason or "stop"
+            if prepared.parses_calls:
+                parsed = parse_answer(delta.text)
+                message, finish = shape.message(parsed), shape.finish_reason(parsed, finish)
             choices.append(
                 Choice(
                     index=index,
-                    message=ChatCompletionMessage(content=delta.text),
+                    message=message,
                     logprobs=logprobs,
-                    finish_reason=delta.finish_reason or "stop",
+                    finish_reason=finish,  # type: ignore[arg-type]
                 )
             )
         completion_tokens = sum(len(d.token_ids) for d in finals.values())
@@ -119,8 +153,9 @@ class ChatCompletions:
         )
 
     async def stream(self, prepared: PreparedChat) -> AsyncIterator[str]:
-        """Server-sent events: a role chunk per choice, content chunks with their logprobs,
-        a finish chunk per choice, the usage chunk only when asked for, then [DONE]."""
+        """Server-sent events: a role chunk per choice, content (or tool call) chunks with
+        their logprobs, a finish chunk per choice, the usage chunk only when asked for, then
+        [DONE]."""
         request = prepared.request
         request_id = new_id("chatcmpl")
         created = now()
@@ -139,26 +174,36 @@ class ChatCompletions:
         for index in range(request.n):
             yield chunk(ChunkChoice(index=index, delta=ChoiceDelta(role="assistant", content="")))
         completion_tokens = 0
+        parsers = [CallParser() for _ in range(request.n)] if prepared.parses_calls else None
         try:
             async for delta in self.deltas(prepared, request_id):
                 completion_tokens += len(delta.token_ids)
                 logprobs = None
                 if request.logprobs and delta.logprobs is not None:
                     logprobs = chat_logprobs(delta.logprobs, self._engine.vocabulary)
-                if delta.text or (logprobs and logprobs.content):
+                content, calls, finish = delta.text, None, delta.finish_reason
+                if parsers is not None:
+                    parser = parsers[delta.index]
+                    events = parser.feed(delta.text)
+                    if finish:
+                        events += parser.finish()
+                        finish = shape.finish_reason(parser, finish)
+                    text, calls = shape.delta_parts(events)
+                    content = text or None
+                if content or calls or (logprobs and logprobs.content):
                     yield chunk(
                         ChunkChoice(
                             index=delta.index,
-                            delta=ChoiceDelta(content=delta.text),
+                            delta=ChoiceDelta(content=content, tool_calls=calls or None),
                             logprobs=logprobs,
                         )
                     )
-                if delta.finish_reason:
+                if finish:
                     yield chunk(
                         ChunkChoice(
                             index=delta.index,
                             delta=ChoiceDelta(),
-                            finish_reason=delta.finish_reason,  # type: ignore[arg-type]
+                            finish_reason=finish,  # type: ignore[arg-type]
                         )
                     )
         except APIError as error:
@@ -170,17 +215,27 @@ class ChatCompletions:
 
 
 def _json_schema(request: ChatCompletionRequest) -> dict[str, Any] | None:
-    """The schema of a json_schema response_format, refused early when it is not a valid
-    JSON Schema."""
+    """The schema of a json_schema response_format, refused early when it is not usable."""
     if not isinstance(request.response_format, ResponseFormatJSONSchema):
         return None
     schema = request.response_format.json_schema.schema_
-    try:
-        Draft202012Validator.check_schema(schema)
-    except SchemaError as exc:
-        raise APIError(
-            f"Invalid JSON schema in response_format: {exc.message}",
-            param="response_format",
-            code="invalid_json_schema",
-        ) from exc
+    check_schema(schema, "response_format")
     return schema
+
+
+def chat_tools(request: ChatCompletionRequest) -> ToolPlan | None:
+    functions = [
+        Function(
+            name=tool.function.name,
+            description=tool.function.description,
+            parameters=NO_PARAMETERS
+            if tool.function.parameters is None
+            else tool.function.parameters,
+            param=f"tools[{i}].function",
+        )
+        for i, tool in enumerate(request.tools or ())
+    ]
+    choice = request.tool_choice
+    if isinstance(choice, NamedToolChoice):
+        return plan_tools(functions, None, choice.function.name, request.parallel_tool_calls)
+    return plan_tools(functions, choice, None, request.parallel_tool_calls)

@@ -10,6 +10,8 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import jinja2
+import jinja2.meta
 import numpy as np
 from vllm import SamplingParams
 from vllm.engine.arg_utils import AsyncEngineArgs
@@ -30,6 +32,16 @@ class ModelInfo:
     id: str
     max_model_len: int
     vocab_size: int
+    template_takes_tools: bool = False
+
+
+def takes_tools(chat_template: Any) -> bool:
+    """Whether the model's chat template reads a `tools` variable (and so has its own
+    syntax for tool definitions and calls)."""
+    if not isinstance(chat_template, str):
+        return False
+    variables = jinja2.meta.find_undeclared_variables(jinja2.Environment().parse(chat_template))
+    return "tools" in variables
 
 
 class Engine:
@@ -77,14 +89,19 @@ class Engine:
             id=model_config.served_model_name,
             max_model_len=model_config.max_model_len,
             vocab_size=vocab_size,
+            template_takes_tools=takes_tools(tokenizer.chat_template),
         )
         return cls(llm, info, vocabulary, metrics)
 
     def apply_chat_template(
-        self, messages: Sequence[dict[str, Any]], add_generation_prompt: bool = True
+        self,
+        messages: Sequence[dict[str, Any]],
+        add_generation_prompt: bool = True,
+        tools: list[dict[str, Any]] | None = None,
     ) -> list[int]:
         ids = self._tokenizer.apply_chat_template(
             list(messages),
+            tools=tools,
             add_generation_prompt=add_generation_prompt,
             tokenize=True,
             return_dict=False,

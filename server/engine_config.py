@@ -65,11 +65,10 @@ def fit_context(args: AsyncEngineArgs) -> AsyncEngineArgs:
 def structured_outputs_config(json_whitespace: bool) -> StructuredOutputsConfig:
     """Compact JSON unless whitespace is allowed: with free whitespace a small model at
     temperature 0 spends its budget indenting and never closes the object. vLLM takes the
-    switch engine-wide and only with a named backend; llguidance (`guidance`) covers the
-    widest part of JSON Schema, where `auto` would otherwise pick it as xgrammar's fallback."""
-    if json_whitespace:
-        return StructuredOutputsConfig()
-    return StructuredOutputsConfig(backend="guidance", disable_any_whitespace=True)
+    switch engine-wide and only with a named backend. llguidance (`guidance`) always: it
+    covers the widest part of JSON Schema, the request checks compile schemas with it
+    (server/json_schema.py), and tool calls are written in its grammar dialect."""
+    return StructuredOutputsConfig(backend="guidance", disable_any_whitespace=not json_whitespace)
 
 
 TCMALLOC_GLOBS = ("/usr/lib/*-linux-gnu/libtcmalloc_minimal.so.4", "/usr/lib*/libtcmalloc*.so.4")

@@ -31,6 +31,10 @@ def _param(loc: tuple[int | str, ...]) -> str | None:
         if parts and parts[-1] in _TAGGED_UNIONS and isinstance(part, str):
             parts.append(_TAG)
             continue
+        tagged_item = len(parts) >= 2 and isinstance(parts[-1], int) and parts[-2] in _TAGGED_LISTS
+        if tagged_item and isinstance(part, str):
+            parts.append(_TAG)
+            continue
         parts.append(part)
     text = ""
     for part in parts:
@@ -54,6 +58,8 @@ _TYPE_TAGS = {
 }
 # Fields whose value is a union told apart by its "type" (response_format, text.format).
 _TAGGED_UNIONS = {"response_format", "format"}
+# Lists whose items are such unions (the Responses API's input items).
+_TAGGED_LISTS = {"input"}
 _TAG = "\0tag"
 
 

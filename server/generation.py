@@ -20,6 +20,8 @@ from server.schemas.chat import ChatMessage
 from server.schemas.common import SamplingFields, SamplingKnobs, Usage
 from server.settings import SamplingDefaults
 from server.streams import merge
+from server.tools.plan import ToolPlan
+from server.tools.render import template_input
 
 
 def new_id(prefix: str) -> str:
@@ -98,13 +100,16 @@ def output_budget(
 
 
 def render_messages(
-    engine: Engine, messages: Sequence[ChatMessage], add_generation_prompt: bool = True
+    engine: Engine,
+    messages: Sequence[ChatMessage],
+    add_generation_prompt: bool = True,
+    plan: ToolPlan | None = None,
 ) -> list[int]:
-    """Messages through the model's chat template, as chat, Responses, the inspector and
-    tokenize all need them; a template that refuses them is the caller's 400."""
-    turns = [{"role": m.role, "content": m.text()} for m in messages]
+    """Messages (and tools) through the model's chat template, as chat, Responses, the
+    inspector and tokenize all need them; a template that refuses them is the caller's 400."""
+    turns, tools = template_input(messages, plan, engine.info.template_takes_tools)
     try:
-        return engine.apply_chat_template(turns, add_generation_prompt)
+        return engine.apply_chat_template(turns, add_generation_prompt, tools)
     except Exception as exc:
         raise APIError(
             f"The messages could not be formatted with the model's chat template: {exc}",

@@ -1,10 +1,11 @@
-"""The Responses API as a translation over chat completions: the same template, sampling and
-engine, answered as a `response` object or as Responses stream events."""
+"""The Responses API as a translation over chat completions: the same template, sampling,
+tools and engine, answered as a `response` object or as Responses stream events."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
 
 from pydantic import BaseModel
 
@@ -21,23 +22,57 @@ from server.schemas.chat import (
 from server.schemas.responses import (
     FormatJSONObject,
     FormatJSONSchema,
+    FunctionCallItem,
+    FunctionCallOutputItem,
     IncompleteDetails,
+    NamedFunctionChoice,
+    OutputFunctionCall,
+    OutputItem,
     OutputMessage,
     OutputText,
     Response,
     ResponseCreateRequest,
     ResponseUsage,
 )
+from server.schemas.tools import FunctionCall, MessageToolCall
+from server.tools.parse import ArgumentsPiece, CallBegins, CallEnds, CallParser, Event, TextPiece
+from server.tools.plan import (
+    NO_PARAMETERS,
+    CallTurn,
+    Function,
+    ToolPlan,
+    check_call_ids,
+    plan_tools,
+)
 
 
 def to_chat(request: ResponseCreateRequest) -> ChatCompletionRequest:
-    messages = []
+    """Input items become chat messages: the calls of one turn join one assistant message,
+    each call's output becomes a tool message."""
+    messages: list[ChatMessage] = []
     if request.instructions:
         messages.append(ChatMessage(role="system", content=request.instructions))
+    items = [] if isinstance(request.input, str) else request.input
     if isinstance(request.input, str):
         messages.append(ChatMessage(role="user", content=request.input))
-    else:
-        messages += [ChatMessage(role=m.role, content=m.text()) for m in request.input]
+    for item in items:
+        if isinstance(item, FunctionCallItem):
+            call = MessageToolCall(
+                id=item.call_id,
+                type="function",
+                function=FunctionCall(name=item.name, arguments=item.arguments),
+            )
+            last = messages[-1] if messages else None
+            if last is not None and last.role == "assistant":
+                last.tool_calls = [*(last.tool_calls or []), call]
+            else:
+                messages.append(ChatMessage(role="assistant", tool_calls=[call]))
+        elif isinstance(item, FunctionCallOutputItem):
+            messages.append(
+                ChatMessage(role="tool", content=item.output, tool_call_id=item.call_id)
+            )
+        else:
+            messages.append(ChatMessage(role=item.role, content=item.text()))
     text_format = request.text.format if request.text else None
     response_format: ResponseFormatJSONObject | ResponseFormatJSONSchema | None = None
     if isinstance(text_format, FormatJSONObject):
@@ -65,20 +100,62 @@ def to_chat(request: ResponseCreateRequest) -> ChatCompletionRequest:
     )
 
 
+def response_tools(request: ResponseCreateRequest) -> ToolPlan | None:
+    """The tools, checked with errors that name the Responses API's own fields."""
+    items = [] if isinstance(request.input, str) else request.input
+    check_call_ids(
+        [
+            CallTurn(
+                f"input[{i}].call_id",
+                (item.call_id,) if isinstance(item, FunctionCallItem) else (),
+                item.call_id if isinstance(item, FunctionCallOutputItem) else None,
+            )
+            for i, item in enumerate(items)
+        ]
+    )
+    functions = [
+        Function(
+            tool.name,
+            tool.description,
+            NO_PARAMETERS if tool.parameters is None else tool.parameters,
+            f"tools[{i}]",
+        )
+        for i, tool in enumerate(request.tools or ())
+    ]
+    choice = request.tool_choice
+    if isinstance(choice, NamedFunctionChoice):
+        return plan_tools(functions, None, choice.name, request.parallel_tool_calls)
+    return plan_tools(functions, choice, None, request.parallel_tool_calls)
+
+
+@dataclass
+class _Output:
+    """The output items of one response as they build up."""
+
+    items: list[OutputItem] = field(default_factory=list)
+
+    def call(self, call_id: str, name: str) -> OutputFunctionCall:
+        item = OutputFunctionCall(
+            id=new_id("fc"), call_id=call_id, name=name, arguments="", status="in_progress"
+        )
+        self.items.append(item)
+        return item
+
+
 class Responses:
     def __init__(self, chat: ChatCompletions) -> None:
         self._chat = chat
 
     def prepare(self, request: ResponseCreateRequest) -> tuple[ResponseCreateRequest, PreparedChat]:
-        return request, self._chat.prepare(to_chat(request))
+        tools = response_tools(request)
+        return request, self._chat.prepare(to_chat(request), tools)
 
     def _response(
         self,
         request: ResponseCreateRequest,
         response_id: str,
-        message_id: str,
         created: int,
-        text: str,
+        output: list[OutputItem],
         finish_reason: str | None,
         usage: ResponseUsage | None,
     ) -> Response:
@@ -87,17 +164,12 @@ class Responses:
         details = IncompleteDetails(reason="max_output_tokens") if incomplete else None
         text_config = request.text.model_dump(by_alias=True) if request.text else None
         status = "incomplete" if incomplete else ("completed" if done else "in_progress")
-        output = []
-        if done:
-            output.append(
-                OutputMessage(id=message_id, status=status, content=[OutputText(text=text)])
-            )
         return Response(
             id=response_id,
             created_at=created,
             status=status,  # type: ignore[arg-type]
             model=self._chat.model_id,
-            output=output,
+            output=output if done else [],
             usage=usage,
             instructions=request.instructions,
             max_output_tokens=request.max_output_tokens,
@@ -106,17 +178,35 @@ class Responses:
             incomplete_details=details,
             text=text_config or {"format": {"type": "text"}},
             metadata=request.metadata or {},
+            tools=request.tools or [],
+            tool_choice=request.tool_choice or ("auto" if request.tools else "none"),
+            parallel_tool_calls=request.parallel_tool_calls,
         )
 
     async def create(self, request: ResponseCreateRequest, prepared: PreparedChat) -> Response:
         completion = await self._chat.complete(prepared)
         choice = completion.choices[0]
+        status = "incomplete" if choice.finish_reason == "length" else "completed"
+        output: list[OutputItem] = []
+        calls = choice.message.tool_calls or []
+        if choice.message.content or not calls:
+            text = OutputText(text=choice.message.content or "")
+            output.append(OutputMessage(id=new_id("msg"), status=status, content=[text]))
+        output += [
+            OutputFunctionCall(
+                id=new_id("fc"),
+                call_id=call.id,
+                name=call.function.name,
+                arguments=call.function.arguments,
+                status=status,
+            )
+            for call in calls
+        ]
         return self._response(
             request,
             new_id("resp"),
-            new_id("msg"),
             completion.created,
-            choice.message.content or "",
+            output,
             choice.finish_reason,
             _usage(completion.usage.prompt_tokens, completion.usage.completion_tokens),
         )
@@ -124,8 +214,10 @@ class Responses:
     async def stream(
         self, request: ResponseCreateRequest, prepared: PreparedChat
     ) -> AsyncIterator[str]:
-        """The Responses event sequence the OpenAI SDK's stream helpers accumulate."""
-        response_id, message_id, created = new_id("resp"), new_id("msg"), now()
+        """The Responses event sequence the OpenAI SDK's stream helpers accumulate: a message
+        item for text, a function_call item for each call, in the order the model wrote
+        them."""
+        response_id, created = new_id("resp"), now()
         sequence = 0
 
         def event(kind: str, **fields: object) -> str:
@@ -136,37 +228,113 @@ class Responses:
             sequence += 1
             return f"event: {kind}\ndata: {json.dumps(body)}\n\n"
 
-        def snapshot(
-            text: str = "", finish: str | None = None, usage: ResponseUsage | None = None
-        ) -> Response:
-            return self._response(request, response_id, message_id, created, text, finish, usage)
+        output = _Output()
+        message: OutputMessage | None = None
+        text = ""
 
-        location = {"item_id": message_id, "output_index": 0, "content_index": 0}
-        yield event("response.created", response=snapshot())
-        yield event("response.in_progress", response=snapshot())
-        item = OutputMessage(id=message_id, status="in_progress", content=[])
-        yield event("response.output_item.added", output_index=0, item=item)
-        yield event("response.content_part.added", **location, part=OutputText(text=""))
-        text, finish, completion_tokens = "", None, 0
+        def open_message() -> list[str]:
+            nonlocal message
+            message = OutputMessage(id=new_id("msg"), status="in_progress", content=[])
+            output.items.append(message)
+            at = {"item_id": message.id, "output_index": len(output.items) - 1}
+            return [
+                event("response.output_item.added", output_index=at["output_index"], item=message),
+                event(
+                    "response.content_part.added", **at, content_index=0, part=OutputText(text="")
+                ),
+            ]
+
+        def close_message(status: str) -> list[str]:
+            nonlocal message
+            if message is None:
+                return []
+            at = {"item_id": message.id, "output_index": output.items.index(message)}
+            part = OutputText(text=text)
+            message.content, message.status = [part], status  # type: ignore[assignment]
+            closed, message = message, None
+            return [
+                event("response.output_text.done", **at, content_index=0, text=text, logprobs=[]),
+                event("response.content_part.done", **at, content_index=0, part=part),
+                event("response.output_item.done", output_index=at["output_index"], item=closed),
+            ]
+
+        snapshot = self._response(request, response_id, created, [], None, None)
+        yield event("response.created", response=snapshot)
+        yield event("response.in_progress", response=snapshot)
+        parser = CallParser() if prepared.parses_calls else None
+        if parser is None:
+            for line in open_message():
+                yield line
+        calls: dict[int, OutputFunctionCall] = {}
+        finish, completion_tokens = None, 0
         try:
             async for delta in self._chat.deltas(prepared, response_id):
                 completion_tokens += len(delta.token_ids)
-                if delta.text:
-                    text += delta.text
-                    yield event(
-                        "response.output_text.delta", **location, delta=delta.text, logprobs=[]
-                    )
                 finish = delta.finish_reason or finish
+                events: list[Event] = [TextPiece(delta.text)] if delta.text else []
+                if parser is not None:
+                    events = parser.feed(delta.text) + (parser.finish() if finish else [])
+                status = "incomplete" if finish == "length" else "completed"
+                for piece in events:
+                    if isinstance(piece, TextPiece):
+                        if message is None:
+                            for line in open_message():
+                                yield line
+                        assert message is not None
+                        text += piece.text
+                        at = {"item_id": message.id, "output_index": output.items.index(message)}
+                        yield event(
+                            "response.output_text.delta",
+                            **at,
+                            content_index=0,
+                            delta=piece.text,
+                            logprobs=[],
+                        )
+                    elif isinstance(piece, CallBegins):
+                        for line in close_message("completed"):
+                            yield line
+                        item = calls[piece.index] = output.call(piece.id, piece.name)
+                        index = len(output.items) - 1
+                        yield event("response.output_item.added", output_index=index, item=item)
+                    elif isinstance(piece, ArgumentsPiece):
+                        item = calls[piece.index]
+                        item.arguments += piece.text
+                        yield event(
+                            "response.function_call_arguments.delta",
+                            item_id=item.id,
+                            output_index=output.items.index(item),
+                            delta=piece.text,
+                        )
+                    elif isinstance(piece, CallEnds):
+                        item = calls[piece.index]
+                        item.status = status  # type: ignore[assignment]
+                        index = output.items.index(item)
+                        yield event(
+                            "response.function_call_arguments.done",
+                            item_id=item.id,
+                            output_index=index,
+                            name=item.name,
+                            arguments=item.arguments,
+                        )
+                        yield event("response.output_item.done", output_index=index, item=item)
         except APIError as error:
             # The Responses stream's own error event, with what went wrong, then nothing more.
             yield event("error", code=error.code, message=error.message, param=error.param)
             return
-        yield event("response.output_text.done", **location, text=text, logprobs=[])
-        yield event("response.content_part.done", **location, part=OutputText(text=text))
-        final = snapshot(
-            text, finish or "stop", _usage(len(prepared.prompt_ids), completion_tokens)
+        status = "incomplete" if finish == "length" else "completed"
+        if not output.items:  # an empty answer is still one (empty) message
+            for line in open_message():
+                yield line
+        for line in close_message(status):
+            yield line
+        final = self._response(
+            request,
+            response_id,
+            created,
+            output.items,
+            finish or "stop",
+            _usage(len(prepared.prompt_ids), completion_tokens),
         )
-        yield event("response.output_item.done", output_index=0, item=final.output[0])
         kind = "response.incomplete" if final.status == "incomplete" else "response.completed"
         yield event(kind, response=final)
 

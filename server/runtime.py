@@ -36,7 +36,7 @@ class Services:
             settings.max_inspect_candidates,
             settings.inspect_prefills,
         )
-        chat = ChatCompletions(engine, defaults, limits)
+        chat = ChatCompletions(engine, defaults, limits, settings.json_whitespace)
         return cls(
             engine=engine,
             chat=chat,

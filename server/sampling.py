@@ -24,6 +24,7 @@ class OutputRequest:
     stream: bool = False
     json_schema: dict[str, Any] | None = None
     json_object: bool = False
+    grammar: str | None = None  # tool calls (server/tools/grammar.py)
 
 
 @dataclass(frozen=True)
@@ -132,7 +133,10 @@ JSON_OBJECT_SCHEMA = {
 
 
 def _structured(output: OutputRequest) -> StructuredOutputsParams | None:
-    """response_format through vLLM's structured outputs (grammar-constrained decoding)."""
+    """response_format and tool calls through vLLM's structured outputs (grammar-constrained
+    decoding)."""
+    if output.grammar is not None:
+        return StructuredOutputsParams(grammar=output.grammar)
     if output.json_schema is not None:
         return StructuredOutputsParams(json=output.json_schema)
     if output.json_object:

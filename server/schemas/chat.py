@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, StrictBool, StrictInt, field_serializer, model_validator
 
 from server.schemas.common import APIModel, FinishReason, SamplingFields, Usage
 from server.schemas.fields import JSONSchemaBody, MaxTokens, SchemaName
+from server.schemas.tools import (
+    CallId,
+    ChatToolChoice,
+    ChatTools,
+    DeltaToolCall,
+    MessageToolCalls,
+    ToolCall,
+)
 
 
 class TextContentPart(APIModel):
@@ -19,7 +27,16 @@ class ChatMessage(APIModel):
     role: Literal["system", "developer", "user", "assistant", "tool"]
     content: str | list[TextContentPart] | None = None
     name: str | None = None
-    tool_call_id: str | None = None
+    tool_calls: MessageToolCalls | None = None
+    tool_call_id: CallId | None = None
+
+    @model_validator(mode="after")
+    def _tool_fields(self) -> ChatMessage:
+        if self.tool_calls and self.role != "assistant":
+            raise ValueError("tool_calls: only assistant messages carry tool calls")
+        if self.role == "tool" and self.tool_call_id is None:
+            raise ValueError("tool_call_id: a tool message must name the call it answers")
+        return self
 
     def text(self) -> str:
         if self.content is None:
@@ -62,6 +79,23 @@ class ChatCompletionRequest(SamplingFields):
     logprobs: StrictBool = False
     top_logprobs: StrictInt | None = Field(None, ge=0, le=20)
     response_format: ResponseFormat | None = None
+    tools: ChatTools | None = None
+    tool_choice: ChatToolChoice | None = None
+    parallel_tool_calls: StrictBool = True
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_functions(cls, data: Any) -> Any:
+        """The deprecated `functions`/`function_call` are refused by name rather than mapped:
+        one way to call functions keeps one response shape (tool_calls)."""
+        if isinstance(data, dict):
+            for key in ("functions", "function_call"):
+                if key in data:
+                    raise ValueError(
+                        f"{key}: '{key}' is deprecated and not supported by this server; "
+                        "use 'tools' and 'tool_choice'"
+                    )
+        return data
 
     @model_validator(mode="after")
     def _top_logprobs_needs_logprobs(self) -> ChatCompletionRequest:
@@ -92,6 +126,7 @@ class ChatCompletionMessage(BaseModel):
     role: Literal["assistant"] = "assistant"
     content: str | None
     refusal: None = None
+    tool_calls: list[ToolCall] | None = None
 
 
 class Choice(BaseModel):
@@ -114,6 +149,7 @@ class ChatCompletion(BaseModel):
 class ChoiceDelta(BaseModel):
     role: Literal["assistant"] | None = None
     content: str | None = None
+    tool_calls: list[DeltaToolCall] | None = None
 
 
 class ChunkChoice(BaseModel):
@@ -123,7 +159,7 @@ class ChunkChoice(BaseModel):
     finish_reason: FinishReason | None = None
 
     @field_serializer("delta")
-    def _only_what_changed(self, delta: ChoiceDelta) -> dict[str, str]:
+    def _only_what_changed(self, delta: ChoiceDelta) -> dict[str, Any]:
         return delta.model_dump(exclude_none=True)
 
 

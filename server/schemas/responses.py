@@ -1,10 +1,10 @@
-"""The Responses API: `POST /v1/responses` (text in, text out; no tools, no stored state)."""
+"""The Responses API: `POST /v1/responses` (text and function tools; no stored state)."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, StrictBool, model_validator
+from pydantic import BaseModel, Discriminator, Field, StrictBool, StrictStr, Tag, model_validator
 
 from server.presets import PresetName
 from server.schemas.common import APIModel
@@ -18,11 +18,9 @@ from server.schemas.fields import (
     TopK,
     TopP,
 )
+from server.schemas.tools import MAX_TOOLS, CallId, ToolChoiceMode
 
 UNSUPPORTED = (
-    "tools",
-    "tool_choice",
-    "parallel_tool_calls",
     "previous_response_id",
     "conversation",
     "reasoning",
@@ -49,6 +47,55 @@ class InputMessage(APIModel):
         if isinstance(self.content, str):
             return self.content
         return "".join(part.text for part in self.content)
+
+
+class FunctionCallItem(APIModel):
+    """A call the model made earlier, sent back as input."""
+
+    type: Literal["function_call"]
+    call_id: CallId
+    name: SchemaName
+    arguments: StrictStr
+    id: StrictStr | None = None
+    status: Literal["in_progress", "completed", "incomplete"] | None = None
+
+
+class FunctionCallOutputItem(APIModel):
+    """The result of a call, for the model to read."""
+
+    type: Literal["function_call_output"]
+    call_id: CallId
+    output: StrictStr
+    id: StrictStr | None = None
+    status: Literal["in_progress", "completed", "incomplete"] | None = None
+
+
+def _item_type(item: Any) -> str:
+    """Messages may leave out their type (OpenAI's "easy input message")."""
+    if isinstance(item, dict):
+        return str(item.get("type", "message"))
+    return str(getattr(item, "type", "message"))
+
+
+InputItem = Annotated[
+    Annotated[InputMessage, Tag("message")]
+    | Annotated[FunctionCallItem, Tag("function_call")]
+    | Annotated[FunctionCallOutputItem, Tag("function_call_output")],
+    Discriminator(_item_type),
+]
+
+
+class FunctionTool(APIModel):
+    type: Literal["function"]
+    name: SchemaName
+    description: StrictStr | None = None
+    parameters: JSONSchemaBody | None = None
+    strict: StrictBool | None = None
+
+
+class NamedFunctionChoice(APIModel):
+    type: Literal["function"]
+    name: SchemaName
 
 
 class FormatText(APIModel):
@@ -78,7 +125,7 @@ class TextConfig(APIModel):
 
 class ResponseCreateRequest(APIModel):
     model: str
-    input: str | list[InputMessage] = Field(min_length=1)
+    input: str | list[InputItem] = Field(min_length=1)
     instructions: str | None = None
     max_output_tokens: MaxTokens | None = None
     temperature: Temperature | None = None
@@ -92,6 +139,9 @@ class ResponseCreateRequest(APIModel):
     text: TextConfig | None = None
     metadata: dict[str, str] | None = None
     user: str | None = None
+    tools: Annotated[list[FunctionTool], Field(max_length=MAX_TOOLS)] | None = None
+    tool_choice: ToolChoiceMode | NamedFunctionChoice | None = None
+    parallel_tool_calls: StrictBool = True
 
     @model_validator(mode="before")
     @classmethod
@@ -120,6 +170,18 @@ class OutputMessage(BaseModel):
     content: list[OutputText]
 
 
+class OutputFunctionCall(BaseModel):
+    type: Literal["function_call"] = "function_call"
+    id: str
+    call_id: str
+    name: str
+    arguments: str
+    status: Literal["in_progress", "completed", "incomplete"]
+
+
+OutputItem = OutputMessage | OutputFunctionCall
+
+
 class InputTokensDetails(BaseModel):
     cached_tokens: int = 0
 
@@ -146,7 +208,7 @@ class Response(BaseModel):
     created_at: int
     status: Literal["in_progress", "completed", "incomplete"]
     model: str
-    output: list[OutputMessage]
+    output: list[OutputItem]
     usage: ResponseUsage | None = None
     instructions: str | None = None
     max_output_tokens: int | None = None
@@ -154,9 +216,9 @@ class Response(BaseModel):
     top_p: float | None = None
     incomplete_details: IncompleteDetails | None = None
     error: None = None
-    parallel_tool_calls: bool = False
-    tool_choice: Literal["none"] = "none"
-    tools: list[Any] = Field(default_factory=list)
+    parallel_tool_calls: bool = True
+    tool_choice: ToolChoiceMode | NamedFunctionChoice = "auto"
+    tools: list[FunctionTool] = Field(default_factory=list)
     text: dict[str, Any] = Field(default_factory=lambda: {"format": {"type": "text"}})
     metadata: dict[str, str] = Field(default_factory=dict)
     store: bool = False

@@ -1,0 +1,46 @@
+"""The one text format of tool calls and results on models whose chat template has no tool
+syntax (Phi-3.5-mini, SmolLM2): the Hermes format that Qwen2.5 and Hermes templates teach,
+so a model that has seen it reads it naturally, and so that earlier calls in a conversation
+look exactly like the calls the grammar makes the model write."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+CALL_OPEN = "<tool_call>"
+CALL_CLOSE = "</tool_call>"
+# Between the call's JSON object and CALL_CLOSE; the grammar writes exactly this.
+CALL_END = "}\n" + CALL_CLOSE
+# json.dumps's default separators, which the grammar also uses (server/tools/grammar.py).
+ITEM_SEPARATOR = ", "
+KEY_SEPARATOR = ": "
+
+
+def call_text(name: str, arguments: str) -> str:
+    """A call as the model writes it. Arguments that are JSON are written as the JSON value,
+    anything else as a JSON string."""
+    try:
+        value: Any = json.loads(arguments)
+    except ValueError:
+        value = arguments
+    body = json.dumps({"name": name, "arguments": value}, ensure_ascii=False)
+    return f"{CALL_OPEN}\n{body}\n{CALL_CLOSE}"
+
+
+def result_text(content: str) -> str:
+    return f"<tool_response>\n{content}\n</tool_response>"
+
+
+def tools_prompt(definitions: list[dict[str, Any]]) -> str:
+    """The system prompt block that declares the tools (Qwen2.5's wording)."""
+    lines = "\n".join(json.dumps(d, ensure_ascii=False) for d in definitions)
+    return (
+        "# Tools\n\nYou may call one or more functions to assist with the user query.\n\n"
+        "You are provided with function signatures within <tools></tools> XML tags:\n"
+        f"<tools>\n{lines}\n</tools>\n\n"
+        "For each function call, return a json object with function name and arguments "
+        f"within {CALL_OPEN}{CALL_CLOSE} XML tags:\n"
+        f'{CALL_OPEN}\n{{"name": <function-name>, "arguments": <args-json-object>}}\n'
+        f"{CALL_CLOSE}"
+    )

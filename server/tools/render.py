@@ -1,0 +1,97 @@
+"""A conversation with tools as the chat template takes it. A template that declares a
+`tools` variable gets the tools, the calls and the results in the structured form Hugging
+Face templates read. Any other template gets them written into the text in this server's
+format (server/tools/format.py): the tools in the system prompt, earlier calls in the
+assistant's turn, results as a user turn (templates such as Phi-3.5's drop roles they do
+not know, a `tool` turn included)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from server.schemas.chat import ChatMessage
+from server.tools.format import call_text, result_text, tools_prompt
+from server.tools.plan import CallTurn, ToolPlan, check_call_ids
+
+# Templates know "system"; OpenAI's "developer" is the same role under a newer name.
+_ROLES = {"developer": "system"}
+
+
+def template_input(
+    messages: Sequence[ChatMessage], plan: ToolPlan | None, native: bool
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]] | None]:
+    """The template's messages and its `tools` argument (None: not passed)."""
+    check_call_ids(
+        [
+            CallTurn(
+                f"messages[{i}].tool_call_id",
+                tuple(c.id for c in m.tool_calls or ()),
+                m.tool_call_id if m.role == "tool" else None,
+            )
+            for i, m in enumerate(messages)
+        ]
+    )
+    declared = None
+    if plan is not None and plan.choice != "none":
+        declared = [f.definition() for f in plan.functions]
+    if native:
+        return [_native(m) for m in messages], declared
+    turns: list[dict[str, Any]] = []
+    after_result = False
+    for message in messages:
+        if message.role == "tool":
+            result = result_text(message.text())
+            if after_result:  # one user turn for the results of one round of calls
+                turns[-1]["content"] += "\n" + result
+            else:
+                turns.append({"role": "user", "content": result})
+            after_result = True
+            continue
+        after_result = False
+        content = message.text()
+        if message.tool_calls:
+            calls = "\n".join(
+                call_text(c.function.name, c.function.arguments) for c in message.tool_calls
+            )
+            content = f"{content}\n{calls}" if content else calls
+        turns.append({"role": _ROLES.get(message.role, message.role), "content": content})
+    if declared:
+        block = tools_prompt(declared)
+        if turns and turns[0]["role"] == "system" and turns[0]["content"]:
+            turns[0]["content"] += "\n\n" + block
+        elif turns and turns[0]["role"] == "system":
+            turns[0]["content"] = block
+        else:
+            turns.insert(0, {"role": "system", "content": block})
+    return turns, None
+
+
+def _native(message: ChatMessage) -> dict[str, Any]:
+    turn: dict[str, Any] = {
+        "role": _ROLES.get(message.role, message.role),
+        "content": message.text(),
+    }
+    if message.tool_calls:
+        turn["tool_calls"] = [
+            {
+                "id": c.id,
+                "type": "function",
+                "function": {"name": c.function.name, "arguments": _value(c.function.arguments)},
+            }
+            for c in message.tool_calls
+        ]
+    if message.role == "tool":
+        turn["tool_call_id"] = message.tool_call_id
+    if message.name is not None:
+        turn["name"] = message.name
+    return turn
+
+
+def _value(arguments: str) -> Any:
+    """Hugging Face templates take arguments as a mapping (they write it with `tojson`)."""
+    try:
+        return json.loads(arguments)
+    except ValueError:
+        return arguments
