@@ -32,7 +32,7 @@ class ChatMessage(APIModel):
 
     @model_validator(mode="after")
     def _tool_fields(self) -> ChatMessage:
-        if self.tool_calls and self.role != "assistant":
+        if self.tool_calls is not None and self.role != "assistant":
             raise ValueError("tool_calls: only assistant messages carry tool calls")
         if self.role == "tool" and self.tool_call_id is None:
             raise ValueError("tool_call_id: a tool message must name the call it answers")

@@ -14,45 +14,41 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from server.tools.format import CALL_CLOSE, CALL_OPEN, ITEM_SEPARATOR, KEY_SEPARATOR
+from server.tools.format import CALL_END, CALL_OPEN, ITEM_SEPARATOR, KEY_SEPARATOR
 from server.tools.plan import Function, ToolPlan
 
 
-def _call_schema(function: Function) -> dict[str, Any]:
-    return {
-        "type": "object",
-        "properties": {"name": {"const": function.name}, "arguments": function.parameters},
-        "required": ["name", "arguments"],
-        "additionalProperties": False,
-    }
-
-
-def call_body_schema(functions: tuple[Function, ...], flexible_whitespace: bool) -> dict:
-    """One call's JSON: any of the callable functions. Compact separators as json.dumps
-    writes them, unless the server allows free whitespace (--json-whitespace)."""
+def arguments_schema(function: Function, flexible_whitespace: bool) -> dict[str, Any]:
+    """A function's parameters as the grammar takes them. Each function's schema stays the
+    root of its own JSON grammar, so its `$ref`s (pydantic writes `#/$defs/...`) resolve.
+    Compact separators as json.dumps writes them, unless the server allows free whitespace
+    (--json-whitespace)."""
     options: dict[str, Any] = {"whitespace_flexible": flexible_whitespace}
     if not flexible_whitespace:
         options |= {"item_separator": ITEM_SEPARATOR, "key_separator": KEY_SEPARATOR}
-    calls = [_call_schema(f) for f in functions]
-    schema = calls[0] if len(calls) == 1 else {"anyOf": calls}
-    return {"x-guidance": options, **schema}
+    return {**function.parameters, "x-guidance": options}
 
 
 def call_grammar(plan: ToolPlan, flexible_whitespace: bool) -> str | None:
-    """None where nothing is constrained (tool_choice "none")."""
+    """None where nothing is constrained (tool_choice "none"). A call is written
+    `{"name": NAME, "arguments": ARGS}` between the markers, the name one of the callable
+    functions and ARGS valid against that function's parameters."""
     if plan.choice == "none":
         return None
-    body = json.dumps(call_body_schema(plan.callable, flexible_whitespace))
     more = ' ("\\n" call)*' if plan.parallel else ""
     start = f"start: TEXT | head body{more}" if plan.text_allowed else f"start: call{more}"
-    return "\n".join(
-        [
-            "%llguidance {}",
-            start,
-            f"head[lazy]: TEXT {json.dumps(CALL_OPEN)}",
-            r"TEXT: /(.|\n)*/",
-            f"call: {json.dumps(CALL_OPEN)} body",
-            f'body: "\\n" %json {body} {json.dumps(chr(10) + CALL_CLOSE)}',
-            "",
-        ]
-    )
+    names = " | ".join(f"function_{i}" for i in range(len(plan.callable)))
+    lines = [
+        "%llguidance {}",
+        start,
+        f"head[lazy]: TEXT {json.dumps(CALL_OPEN)}",
+        r"TEXT: /(.|\n)*/",
+        f"call: {json.dumps(CALL_OPEN)} body",
+        f"body: {json.dumps(chr(10) + '{' + json.dumps('name') + KEY_SEPARATOR)} ({names}) "
+        f"{json.dumps(CALL_END)}",
+    ]
+    for i, function in enumerate(plan.callable):
+        key = json.dumps(json.dumps(function.name) + ITEM_SEPARATOR + '"arguments"' + KEY_SEPARATOR)
+        arguments = json.dumps(arguments_schema(function, flexible_whitespace))
+        lines.append(f"function_{i}: {key} %json {arguments}")
+    return "\n".join([*lines, ""])

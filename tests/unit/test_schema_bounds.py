@@ -16,14 +16,15 @@ from hypothesis import strategies as st
 from pydantic import BaseModel, ValidationError
 from vllm import SamplingParams
 from vllm.v1.serial_utils import MsgpackEncoder
+from vllm.v1.structured_output.backend_guidance import validate_guidance_grammar
 
 from server.api_error import APIError
-from server.chat import ChatCompletions
+from server.chat import ChatCompletions, PreparedChat
 from server.completions import Completions
 from server.engine import ModelInfo
 from server.generation import Limits
 from server.inspector import Inspector
-from server.responses import to_chat
+from server.responses import Responses
 from server.sampling import OutputRequest, resolve, to_sampling_params
 from server.schemas.chat import ChatCompletionRequest
 from server.schemas.completions import CompletionRequest
@@ -46,7 +47,7 @@ class FakeEngine:
     info = INFO
     vocabulary = Vocabulary(tuple(bytes([i % 256]) for i in range(VOCAB)))
 
-    def apply_chat_template(self, messages, add_generation_prompt=True):
+    def apply_chat_template(self, messages, add_generation_prompt=True, tools=None):
         return [1] + [2] * sum(len(m["content"]) // 4 + 3 for m in messages)
 
     def encode(self, text, add_special_tokens=True):
@@ -75,17 +76,27 @@ ENCODER = MsgpackEncoder()
 
 def engine_accepts(params: SamplingParams) -> None:
     """vLLM's own request checks that run without an engine: SamplingParams' validation (in
-    its constructor), verify() against the model's vocabulary and logprobs cap, and the
-    msgpack serialisation every request goes through to the engine core."""
+    its constructor), verify() against the model's vocabulary and logprobs cap, the
+    structured-output check of the guidance backend the server runs with (response formats,
+    tool grammars), and the msgpack serialisation every request goes through to the engine
+    core."""
     params.verify(ModelConfigStub(), None, None, None)  # type: ignore[arg-type]
+    validate_guidance_grammar(params)
     ENCODER.encode(params)
 
 
-def through_chat(request: ChatCompletionRequest) -> None:
-    prepared = ChatCompletions(ENGINE, DEFAULTS, LIMITS).prepare(request)  # type: ignore[arg-type]
+CHAT = ChatCompletions(ENGINE, DEFAULTS, LIMITS)  # type: ignore[arg-type]
+
+
+def engine_accepts_chat(prepared: PreparedChat) -> None:
+    request = prepared.request
     sampling = resolve(request, DEFAULTS)
     for index in range(request.n):
         engine_accepts(to_sampling_params(sampling, prepared.output, request.stop_list(), index))
+
+
+def through_chat(request: ChatCompletionRequest) -> None:
+    engine_accepts_chat(CHAT.prepare(request))
 
 
 def through_completions(request: CompletionRequest) -> None:
@@ -104,7 +115,8 @@ def through_inspector(request: InspectRequest) -> None:
 
 
 def through_responses(request: ResponseCreateRequest) -> None:
-    through_chat(to_chat(request))
+    _, prepared = Responses(CHAT).prepare(request)
+    engine_accepts_chat(prepared)
 
 
 def through_detokenize(request: DetokenizeRequest) -> None:
@@ -168,6 +180,52 @@ NESTED: dict[str, st.SearchStrategy[Any]] = {
     ),
     "tokens": st.lists(st.sampled_from(TOKEN_IDS), max_size=3),
 }
+FUNCTION_NAMES = ["f", "get_weather", "a" * 64, "a" * 65, "a b", "", "x-y_z"]
+PARAMETERS = [
+    None,
+    {},
+    {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
+    {"type": "object", "properties": {"n": {"type": "integer", "minimum": 5, "maximum": 1}}},
+    {"type": "object", "properties": {"s": {"type": "string", "pattern": "(?<=a)b"}}},
+    {"$defs": {"C": {"type": "string"}}, "properties": {"c": {"$ref": "#/$defs/C"}}},
+    {"type": "object", "properties": {"a": {"$ref": "#/$defs/missing"}}},
+    {"type": "nonsense"},
+]
+CHAT_TOOL = st.fixed_dictionaries(
+    {
+        "type": st.just("function"),
+        "function": st.fixed_dictionaries(
+            {"name": st.sampled_from(FUNCTION_NAMES)},
+            optional={"parameters": st.sampled_from(PARAMETERS), "strict": st.booleans()},
+        ),
+    }
+)
+RESPONSES_TOOL = st.fixed_dictionaries(
+    {"type": st.just("function"), "name": st.sampled_from(FUNCTION_NAMES)},
+    optional={"parameters": st.sampled_from(PARAMETERS)},
+)
+MODES = st.sampled_from(["none", "auto", "required"])
+TOOLS: dict[str, dict[str, st.SearchStrategy[Any]]] = {
+    "chat": {
+        "tools": st.lists(CHAT_TOOL, max_size=3),
+        "tool_choice": st.one_of(
+            MODES,
+            st.builds(
+                lambda n: {"type": "function", "function": {"name": n}},
+                st.sampled_from(FUNCTION_NAMES),
+            ),
+        ),
+        "parallel_tool_calls": st.booleans(),
+    },
+    "responses": {
+        "tools": st.lists(RESPONSES_TOOL, max_size=3),
+        "tool_choice": st.one_of(
+            MODES,
+            st.builds(lambda n: {"type": "function", "name": n}, st.sampled_from(FUNCTION_NAMES)),
+        ),
+        "parallel_tool_calls": st.booleans(),
+    },
+}
 
 
 @st.composite
@@ -180,7 +238,7 @@ def requests(draw: st.DrawFn, name: str) -> dict[str, Any]:
     )
     for field in chosen:
         body[field] = draw(st.sampled_from(fields[field]))
-    for field, strategy in NESTED.items():
+    for field, strategy in {**NESTED, **TOOLS.get(name, {})}.items():
         if field in model.model_fields and draw(st.booleans()):
             body[field] = draw(strategy)
     if name == "chat" and body.get("top_logprobs") is not None:
