@@ -3,6 +3,7 @@ envelopes."""
 
 from __future__ import annotations
 
+import re
 from http import HTTPStatus
 
 from fastapi import FastAPI, Request
@@ -63,6 +64,9 @@ _TAGGED_LISTS = {"input"}
 _TAG = "\0tag"
 
 
+_FIELD_FIRST = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*): ")
+
+
 def _most_specific(errors: list[dict]) -> dict:
     """Of a union's errors, the one that says what is wrong with the value ("must be >= 0")
     rather than that it is not some other member's type ("should be a valid string")."""
@@ -89,8 +93,13 @@ def validation_error(exc: RequestValidationError) -> APIError:
         message = f"Missing required parameter: '{param}'."
     elif message.startswith("Value error, "):
         message = message.removeprefix("Value error, ")
-        if ": " in message and param is None:
-            param, _, _ = message.partition(":")
+        # Model validators name their field first ("tool_call_id: ..."), below where the
+        # model sits (messages[1]).
+        named = _FIELD_FIRST.match(message)
+        if named and param is None:
+            param = named.group(1)
+        elif named:
+            param = f"{param}.{named.group(1)}"
     else:
         message = f"Invalid value for '{param}': {message}."
     code = "missing_required_parameter" if first.get("type") == "missing" else "invalid_value"

@@ -12,6 +12,7 @@ from pydantic import BaseModel
 from server.api_error import APIError
 from server.chat import ChatCompletions, PreparedChat
 from server.generation import new_id, now
+from server.json_schema import check_schema
 from server.schemas.chat import (
     ChatCompletionRequest,
     ChatMessage,
@@ -147,6 +148,9 @@ class Responses:
         self._chat = chat
 
     def prepare(self, request: ResponseCreateRequest) -> tuple[ResponseCreateRequest, PreparedChat]:
+        text_format = request.text.format if request.text else None
+        if isinstance(text_format, FormatJSONSchema):
+            check_schema(text_format.schema_, "text.format.schema")
         tools = response_tools(request)
         return request, self._chat.prepare(to_chat(request), tools)
 

@@ -75,25 +75,32 @@ def test_hostile_requests_are_4xx_on_one_connection_and_leave_nothing(server, mo
         assert engine_requests(conn) == before
 
 
-def test_a_responses_stream_reports_the_real_error(http, model):
-    """An error after the stream started (here: the grammar backend refuses a look-behind
-    pattern the JSON Schema check accepted) arrives as the Responses `error` event."""
+def test_a_schema_the_grammar_backend_refuses_is_a_400_before_any_stream(http, model):
+    """A look-behind pattern is valid JSON Schema but llguidance cannot compile it: refused
+    up front, naming the field, instead of an error event halfway through a stream."""
     schema = {"type": "string", "pattern": "(?<=a)b"}
-    body = {
+    responses = {
         "model": model,
         "input": "hi",
         "stream": True,
         "max_output_tokens": 5,
         "text": {"format": {"type": "json_schema", "name": "x", "schema": schema}},
     }
-    events = [
-        json.loads(line.removeprefix("data: "))
-        for line in http.post("/v1/responses", json=body).text.splitlines()
-        if line.startswith("data: ")
-    ]
-    assert events[-1]["type"] == "error"
-    assert "look-around" in events[-1]["message"]
-    assert not any(e["type"] == "response.completed" for e in events)
+    chat = {
+        "model": model,
+        "messages": QUESTION,
+        "stream": True,
+        "max_tokens": 5,
+        "response_format": {"type": "json_schema", "json_schema": {"name": "x", "schema": schema}},
+    }
+    for path, body, param in [
+        ("/v1/responses", responses, "text.format.schema"),
+        (CHAT, chat, "response_format"),
+    ]:
+        response = http.post(path, json=body)
+        assert response.status_code == 400, response.text
+        assert response.json()["error"]["param"] == param
+        assert "look-around" in response.json()["error"]["message"]
 
 
 def test_edge_seeds_are_served_and_reproducible(http, model):
