@@ -7,7 +7,7 @@ import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import jinja2
@@ -22,6 +22,7 @@ from vllm.v1.engine.async_llm import AsyncLLM
 
 from server.engine_config import fit_context
 from server.metrics import Metrics
+from server.tools.render import TemplateTraits
 from server.vocabulary import Vocabulary, is_byte_level
 
 log = logging.getLogger(__name__)
@@ -32,7 +33,7 @@ class ModelInfo:
     id: str
     max_model_len: int
     vocab_size: int
-    template_takes_tools: bool = False
+    template: TemplateTraits = field(default_factory=TemplateTraits)
 
 
 def takes_tools(chat_template: Any) -> bool:
@@ -42,6 +43,18 @@ def takes_tools(chat_template: Any) -> bool:
         return False
     variables = jinja2.meta.find_undeclared_variables(jinja2.Environment().parse(chat_template))
     return "tools" in variables
+
+
+def writes_role(tokenizer: Any, role: str) -> bool:
+    """Whether the chat template writes a message of this role (Phi-3.5's drops unknown
+    roles silently; stricter templates raise)."""
+    probe = "role-probe-3f9c1a"
+    messages = [{"role": "user", "content": "hi"}, {"role": role, "content": probe}]
+    try:
+        text = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+    except Exception:
+        return False
+    return probe in text
 
 
 class Engine:
@@ -89,7 +102,10 @@ class Engine:
             id=model_config.served_model_name,
             max_model_len=model_config.max_model_len,
             vocab_size=vocab_size,
-            template_takes_tools=takes_tools(tokenizer.chat_template),
+            template=TemplateTraits(
+                takes_tools=takes_tools(tokenizer.chat_template),
+                writes_tool_turns=writes_role(tokenizer, "tool"),
+            ),
         )
         return cls(llm, info, vocabulary, metrics)
 

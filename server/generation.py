@@ -107,7 +107,7 @@ def render_messages(
 ) -> list[int]:
     """Messages (and tools) through the model's chat template, as chat, Responses, the
     inspector and tokenize all need them; a template that refuses them is the caller's 400."""
-    turns, tools = template_input(messages, plan, engine.info.template_takes_tools)
+    turns, tools = template_input(messages, plan, engine.info.template)
     try:
         return engine.apply_chat_template(turns, add_generation_prompt, tools)
     except Exception as exc:

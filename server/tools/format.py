@@ -1,7 +1,8 @@
-"""The one text format of tool calls and results on models whose chat template has no tool
-syntax (Phi-3.5-mini, SmolLM2): the Hermes format that Qwen2.5 and Hermes templates teach,
-so a model that has seen it reads it naturally, and so that earlier calls in a conversation
-look exactly like the calls the grammar makes the model write."""
+"""The one text format of tool definitions, calls and results on models whose chat template
+has no tool syntax (Phi-3.5-mini, SmolLM2). Definitions and calls are the Hermes format that
+Qwen2.5 and Hermes templates teach, so a model that has seen it reads it naturally, and so
+that earlier calls in a conversation look exactly like the calls the grammar makes the
+model write."""
 
 from __future__ import annotations
 
@@ -28,8 +29,10 @@ def call_text(name: str, arguments: str) -> str:
     return f"{CALL_OPEN}\n{body}\n{CALL_CLOSE}"
 
 
-def result_text(content: str) -> str:
-    return f"<tool_response>\n{content}\n</tool_response>"
+def result_text(name: str, content: str) -> str:
+    """A result where the template has no tool turn (server/tools/render.py says why this
+    wording)."""
+    return f"Result of {name}: {content}"
 
 
 def tools_prompt(definitions: list[dict[str, Any]]) -> str:

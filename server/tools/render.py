@@ -2,13 +2,18 @@
 `tools` variable gets the tools, the calls and the results in the structured form Hugging
 Face templates read. Any other template gets them written into the text in this server's
 format (server/tools/format.py): the tools in the system prompt, earlier calls in the
-assistant's turn, results as a user turn (templates such as Phi-3.5's drop roles they do
-not know, a `tool` turn included)."""
+assistant's turn, and results as `tool` turns where the template writes such a turn
+(SmolLM2's ChatML does), else as a user turn (Phi-3.5's template drops roles it does not
+know). Measured on the embedded model, 50 questions after one worked call, greedy: a
+`tool` turn led to 36 calls, a user turn "Result of get_weather: ..." to 25, and the
+`<tool_response>` wrapping Qwen's templates use to none (the model wrote
+`<tool_response>` itself)."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from server.schemas.chat import ChatMessage
@@ -19,8 +24,16 @@ from server.tools.plan import CallTurn, ToolPlan, check_call_ids
 _ROLES = {"developer": "system"}
 
 
+@dataclass(frozen=True)
+class TemplateTraits:
+    """What the model's chat template does with tools, found once at start-up."""
+
+    takes_tools: bool = False  # reads a `tools` variable: its own tool syntax
+    writes_tool_turns: bool = False  # a {"role": "tool"} message shows in its output
+
+
 def template_input(
-    messages: Sequence[ChatMessage], plan: ToolPlan | None, native: bool
+    messages: Sequence[ChatMessage], plan: ToolPlan | None, template: TemplateTraits
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]] | None]:
     """The template's messages and its `tools` argument (None: not passed)."""
     check_call_ids(
@@ -36,13 +49,18 @@ def template_input(
     declared = None
     if plan is not None and plan.choice != "none":
         declared = [f.definition() for f in plan.functions]
-    if native:
+    if template.takes_tools:
         return [_native(m) for m in messages], declared
+    names = {c.id: c.function.name for m in messages for c in m.tool_calls or ()}
     turns: list[dict[str, Any]] = []
     after_result = False
     for message in messages:
+        if message.role == "tool" and template.writes_tool_turns:
+            turns.append({"role": "tool", "content": message.text()})
+            continue
         if message.role == "tool":
-            result = result_text(message.text())
+            name = message.name or names[message.tool_call_id or ""]
+            result = result_text(name, message.text())
             if after_result:  # one user turn for the results of one round of calls
                 turns[-1]["content"] += "\n" + result
             else:

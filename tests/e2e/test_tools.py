@@ -1,8 +1,8 @@
 """Tool calling on the embedded model through the real OpenAI SDK, LangChain and raw HTTP.
 The model is 135M parameters: the tests assert shapes and schema validity, which the
 grammar guarantees, never the model's judgement; where a call must happen in "auto" mode,
-a worked example in the conversation and a nudge to the token "call" (which the model
-otherwise trades for "response" after "<tool_") make greedy decoding call, every time."""
+a worked example in the conversation (call, result, answer) makes greedy decoding call,
+every time."""
 
 from __future__ import annotations
 
@@ -71,8 +71,6 @@ EXAMPLE = [
     {"role": "tool", "tool_call_id": "call_example", "content": '{"temperature": 21}'},
     {"role": "assistant", "content": "It is 21 degrees in Rome."},
 ]
-# SmolLM2's token "call": +10 makes "<tool_" end in "call" rather than "response".
-TOWARDS_CALL = {"4350": 10}
 
 
 def calls_are_valid(calls) -> None:
@@ -141,7 +139,6 @@ def test_auto_calls_when_the_conversation_leads_there(client, model):
         tools=TOOLS,
         temperature=0,
         max_tokens=60,
-        logit_bias=TOWARDS_CALL,
     )
     choice = answer.choices[0]
     assert choice.finish_reason == "tool_calls"
@@ -169,7 +166,6 @@ def test_none_never_calls(client, model):
         tool_choice="none",
         temperature=0,
         max_tokens=60,
-        logit_bias=TOWARDS_CALL,
     )
     choice = answer.choices[0]
     assert choice.message.tool_calls is None

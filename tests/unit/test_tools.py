@@ -16,14 +16,14 @@ from transformers import AutoTokenizer
 
 from server import embedded_model
 from server.api_error import APIError
-from server.engine import takes_tools
+from server.engine import takes_tools, writes_role
 from server.schemas.chat import ChatCompletionRequest, ChatMessage
 from server.settings import Settings
 from server.tools.format import call_text
 from server.tools.grammar import call_grammar
 from server.tools.parse import ArgumentsPiece, CallBegins, CallEnds, CallParser, parse_answer
 from server.tools.plan import NO_PARAMETERS, CallTurn, Function, check_call_ids, plan_tools
-from server.tools.render import template_input
+from server.tools.render import TemplateTraits, template_input
 
 CITY = {
     "$defs": {"City": {"type": "string", "enum": ["Paris", "Tokyo"]}},
@@ -172,22 +172,24 @@ def test_calls_and_results_are_written_in_the_call_format():
         ChatMessage(role="tool", tool_call_id="c2", content="noon"),
     ]
     plan = plan_tools([WEATHER, TIME], None, None, True)
-    turns, tools = template_input(messages, plan, native=False)
+    phi = TemplateTraits(takes_tools=False, writes_tool_turns=False)
+    turns, tools = template_input(messages, plan, phi)
     assert tools is None
     assert [t["role"] for t in turns] == ["system", "user", "assistant", "user"]
     assert turns[0]["content"].startswith("Be brief.\n\n# Tools")
     assert json.dumps(WEATHER.definition()) in turns[0]["content"]
     assert turns[2]["content"] == PARIS + "\n" + TIME_CALL
-    assert turns[3]["content"] == (
-        "<tool_response>\nsunny\n</tool_response>\n<tool_response>\nnoon\n</tool_response>"
-    )
-    native, declared = template_input(messages, plan, native=True)
+    assert turns[3]["content"] == "Result of get_weather: sunny\nResult of get_time: noon"
+    chatml = TemplateTraits(takes_tools=False, writes_tool_turns=True)
+    turns, _ = template_input(messages, plan, chatml)
+    assert [(t["role"], t["content"]) for t in turns[3:]] == [("tool", "sunny"), ("tool", "noon")]
+    native, declared = template_input(messages, plan, TemplateTraits(takes_tools=True))
     assert declared == [WEATHER.definition(), TIME.definition()]
     assert native[2]["tool_calls"][0]["function"]["arguments"] == {"city": "Paris"}
     assert native[3] == {"role": "tool", "content": "sunny", "tool_call_id": "c1"}
     # tool_choice "none": the tools are not announced
     none = plan_tools([WEATHER], "none", None, True)
-    assert "# Tools" not in template_input(messages[1:2], none, native=False)[0][0]["content"]
+    assert "# Tools" not in template_input(messages[1:2], none, phi)[0][0]["content"]
 
 
 def test_a_call_is_written_as_the_grammar_writes_it():
@@ -196,6 +198,20 @@ def test_a_call_is_written_as_the_grammar_writes_it():
         call_text("f", "not json")
         == '<tool_call>\n{"name": "f", "arguments": "not json"}\n</tool_call>'
     )
+
+
+def test_templates_that_write_a_tool_turn_are_recognised(tokenizer):
+    hf, _ = tokenizer
+    assert writes_role(hf, "tool")  # SmolLM2's ChatML writes any role
+    phi = (
+        "{% for m in messages %}{% if m['role'] == 'user' %}{{ m['content'] }}{% endif %}"
+        "{% endfor %}"
+    )
+    hf.chat_template, saved = phi, hf.chat_template
+    try:
+        assert not writes_role(hf, "tool")
+    finally:
+        hf.chat_template = saved
 
 
 def test_templates_that_take_tools_are_recognised():
