@@ -29,6 +29,8 @@ class ChatMessage(APIModel):
     name: str | None = None
     tool_calls: MessageToolCalls | None = None
     tool_call_id: CallId | None = None
+    # What the SDK sends back when a client appends our answer's message as it is.
+    refusal: str | None = None
 
     @model_validator(mode="after")
     def _tool_fields(self) -> ChatMessage:

@@ -223,7 +223,7 @@ def test_a_tool_loop_call_result_answer(client, model):
     )
     message = first.choices[0].message
     call = message.tool_calls[0]
-    messages.append(message.model_dump(exclude_none=True))
+    messages.append(message)  # as the SDK's own examples do: the message object itself
     messages.append({"role": "tool", "tool_call_id": call.id, "content": '{"temperature": 18}'})
     final = client.chat.completions.create(
         model=model,
