@@ -143,7 +143,7 @@ def test_responses_stream(client, model):
 @pytest.mark.parametrize(
     ("field", "value"),
     [
-        ("tools", [{"type": "function", "name": "f"}]),
+        ("reasoning", {"effort": "low"}),
         ("previous_response_id", "resp_1"),
         ("store", True),
         ("temperature", 3),
