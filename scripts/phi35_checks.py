@@ -1,8 +1,8 @@
 """Check a running server that serves Phi-3.5-mini-instruct (the real AWQ checkpoint on a GPU,
 or the toy twin on the CPU) for what the model's format makes fragile: the chat template's
 token ids, the stop at <|end|> without leaking it, byte-fallback logprob bytes, structured
-output, the inspector. With --answers it also runs the README's SDK example and asks for a
-right answer (only the real model knows Paris).
+output, the inspector, tool calls (the template has no tool syntax). With --answers it also
+runs the README's SDK example and asks for a right answer (only the real model knows Paris).
 
     python scripts/phi35_checks.py --base-url http://127.0.0.1:8000 [--answers]
 
@@ -109,6 +109,41 @@ class Checks:
         assert json.loads(content)["answer"] in ("yes", "no"), content
         return content
 
+    def tools(self) -> str:
+        """A required call decodes under the grammar; a conversation with a call and its
+        result renders in the server's format (Phi-3.5's template drops a `tool` turn, so
+        the result is a user turn)."""
+        parameters = {
+            "type": "object",
+            "properties": {"city": {"type": "string", "maxLength": 20}},
+            "required": ["city"],
+            "additionalProperties": False,
+        }
+        tools = [{"type": "function", "function": {"name": "weather", "parameters": parameters}}]
+        body = self.chat(
+            messages=[{"role": "user", "content": "Weather in Paris?"}],
+            tools=tools,
+            tool_choice="required",
+            parallel_tool_calls=False,
+            max_tokens=40,
+            temperature=0,
+        )
+        choice = body["choices"][0]
+        assert choice["finish_reason"] == "tool_calls", choice
+        (call,) = choice["message"]["tool_calls"]
+        assert call["function"]["name"] == "weather", call
+        assert set(json.loads(call["function"]["arguments"])) == {"city"}, call
+        conversation = [
+            {"role": "user", "content": "Weather in Paris?"},
+            {"role": "assistant", "tool_calls": [{**call, "type": "function"}]},
+            {"role": "tool", "tool_call_id": call["id"], "content": "sunny"},
+        ]
+        tokens = self.http.post(
+            "/v1/tokenize", json={"model": self.model, "messages": conversation}
+        ).json()
+        assert tokens["tokens"].count(USER) == 2, tokens  # the result is a user turn
+        return call["function"]["arguments"]
+
     def inspector(self) -> str:
         body = {"model": self.model, "messages": CONVERSATION, "steps": 3, "top_k": 5, "seed": 1}
         response = self.http.post("/v1/sampling/inspect", json=body)
@@ -154,6 +189,7 @@ def main(argv: list[str] | None = None) -> int:
         ("byte_fallback", checks.byte_fallback),
         ("structured_output", checks.structured_output),
         ("inspector", checks.inspector),
+        ("tools", checks.tools),
     ]
     if args.answers:
         plan.append(("readme_example", checks.readme_example))

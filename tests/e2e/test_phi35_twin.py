@@ -78,7 +78,7 @@ def test_the_preset_starts_with_its_context_and_awq(http):
 def test_the_model_format_checks_pass(http):
     """The same checks scripts/gpu_check.sh runs against the real checkpoint: template ids,
     the stop at <|end|> without leaking it, byte-fallback bytes, structured output, the
-    inspector (not the answers: the twin's weights are random)."""
+    inspector, tool calls (not the answers: the twin's weights are random)."""
     result = subprocess.run(
         [sys.executable, "scripts/phi35_checks.py", "--base-url", str(http.base_url)],
         cwd=ROOT,
@@ -94,6 +94,7 @@ def test_the_model_format_checks_pass(http):
         "byte_fallback",
         "structured_output",
         "inspector",
+        "tools",
     }
 
 
