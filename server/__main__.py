@@ -30,10 +30,13 @@ def main(argv: list[str] | None = None) -> None:
     if Path(model).is_dir():
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
+    from vllm.platforms import current_platform
+
     from server.app import create_app
     from server.engine import Engine
-    from server.engine_config import engine_args, engine_environment
+    from server.engine_config import check_parallelism, engine_args, engine_environment
 
+    check_parallelism(settings, current_platform.is_cpu())
     environment = engine_environment(settings)
     if environment:
         logging.getLogger(__name__).info("engine environment: %s", environment)

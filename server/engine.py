@@ -77,7 +77,7 @@ class Engine:
         log.info(
             "starting vLLM engine: model=%s dtype=%s max_model_len=%s "
             "gpu_memory_utilization=%s enforce_eager=%s max_num_seqs=%s logprobs_mode=%s "
-            "tensor_parallel_size=%s",
+            "tensor_parallel_size=%s pipeline_parallel_size=%s data_parallel_size=%s",
             args.model,
             args.dtype,
             args.max_model_len,
@@ -86,6 +86,8 @@ class Engine:
             args.max_num_seqs,
             args.logprobs_mode,
             args.tensor_parallel_size,
+            args.pipeline_parallel_size,
+            args.data_parallel_size,
         )
         llm = await asyncio.to_thread(lambda: AsyncLLM.from_engine_args(fit_context(args)))
         tokenizer = llm.get_tokenizer()

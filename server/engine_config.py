@@ -5,12 +5,15 @@ from __future__ import annotations
 import dataclasses
 import glob
 import logging
+import os
 import sys
 from pathlib import Path
 
 from vllm.config import StructuredOutputsConfig
 from vllm.engine.arg_utils import AsyncEngineArgs
+from vllm.platforms import current_platform
 
+from server.cpu_binding import cpus_by_node, omp_binding
 from server.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -35,6 +38,7 @@ def engine_args(settings: Settings, model: str, served_model_name: str) -> Async
         max_logprobs=-1,
         tensor_parallel_size=settings.tensor_parallel_size,
         pipeline_parallel_size=settings.pipeline_parallel_size,
+        data_parallel_size=settings.data_parallel_size,
         distributed_executor_backend=settings.distributed_executor_backend,
         seed=settings.engine_seed,
         generation_config="vllm",
@@ -89,11 +93,52 @@ def cpu_preload_libraries() -> list[str]:
     return found
 
 
-def engine_environment(settings: Settings, preload: list[str] | None = None) -> dict[str, str]:
+def cpu_workers(settings: Settings) -> int:
+    return (
+        settings.tensor_parallel_size
+        * settings.pipeline_parallel_size
+        * settings.data_parallel_size
+    )
+
+
+def check_parallelism(settings: Settings, cpu: bool) -> None:
+    """Refuse at start-up what the engine would only die of later. Pipeline parallelism on
+    vLLM 0.32's CPU backend starts, then kills the engine at the first request (`assert
+    self.intermediate_tensors is not None`; `vllm serve` alike: scripts/pp_cpu_repro.sh).
+    Its Ray executor needs a platform with a Ray device key, which the CPU one has not."""
+    if cpu and settings.pipeline_parallel_size > 1:
+        raise SystemExit(
+            "pipeline_parallel_size > 1 does not work on vLLM's CPU engine (it dies at the "
+            "first request; see the README's Scaling out). Use tensor_parallel_size or "
+            "data_parallel_size instead."
+        )
+    if cpu and settings.distributed_executor_backend == "ray":
+        raise SystemExit(
+            "distributed_executor_backend 'ray' does not work on vLLM's CPU engine (vLLM "
+            "0.32: 'current platform cpu does not support ray'). Use 'mp' (the default)."
+        )
+
+
+def engine_environment(
+    settings: Settings,
+    preload: list[str] | None = None,
+    cpu: bool | None = None,
+    nodes: dict[int, list[int]] | None = None,
+) -> dict[str, str]:
     """Environment the engine's processes start with: on two cores, giving the engine both
     (no reserved core) and preloading tcmalloc and libiomp made the CPU default 34% faster
-    for one client and 55-70% faster for 16 (see the README's Performance section)."""
+    for one client and 55-70% faster for 16 (see the README's Performance section). Several
+    CPU workers get a core binding that works on this machine (server/cpu_binding.py),
+    unless one was given."""
     env = {}
+    if cpu is None:
+        cpu = current_platform.is_cpu()
+    if cpu and "VLLM_CPU_OMP_THREADS_BIND" not in os.environ:
+        if nodes is None:
+            nodes = cpus_by_node(os.sched_getaffinity(0))
+        binding = omp_binding(nodes, cpu_workers(settings))
+        if binding is not None:
+            env["VLLM_CPU_OMP_THREADS_BIND"] = binding
     if settings.cpu_reserved_cores is not None:
         env["VLLM_CPU_NUM_OF_RESERVED_CPU"] = str(settings.cpu_reserved_cores)
     if settings.cpu_preload:

@@ -87,7 +87,16 @@ class Settings(BaseSettings):
         1, ge=1, description="GPUs on one host to shard each layer over (tensor parallelism)."
     )
     pipeline_parallel_size: int = Field(
-        1, ge=1, description="Stages to split the layers into, across GPUs or hosts."
+        1,
+        ge=1,
+        description="Stages to split the layers into, across GPUs or hosts (GPU only: on "
+        "the CPU engine vLLM 0.32 dies at the first request, so it is refused at start-up).",
+    )
+    data_parallel_size: int = Field(
+        1,
+        ge=1,
+        description="Engine replicas behind this one API server, vLLM balancing requests "
+        "between them (each with tensor_parallel_size x pipeline_parallel_size workers).",
     )
     distributed_executor_backend: Literal["mp", "ray"] | None = Field(
         None,

@@ -147,10 +147,10 @@ PROCESSED = (
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Raw-mode tests first, then the one that stops the raw server, then the processed
     server's tests, then the one that kills its engine, then the other models' (AWQ, short
-    context, the Phi-3.5 twin)."""
+    context, the Phi-3.5 twin, the parallel runs of a tiny model)."""
 
     def phase(item: pytest.Item) -> tuple[bool, bool, bool]:
-        awq = any(item.get_closest_marker(m) for m in ("awq", "short_context", "twin"))
+        awq = any(item.get_closest_marker(m) for m in ("awq", "short_context", "twin", "scale"))
         processed = item.get_closest_marker("processed") is not None
         return awq, processed, item.get_closest_marker("stops_server") is not None
 

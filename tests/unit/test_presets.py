@@ -84,7 +84,42 @@ def test_cpu_preset_environment():
     from server.engine_config import engine_environment
 
     settings = load_settings(["--config", str(CONFIG_DIR / "cpu.yaml")])
-    env = engine_environment(settings, preload=["/lib/a.so", "/lib/b.so"])
+    env = engine_environment(settings, preload=["/lib/a.so", "/lib/b.so"], cpu=True)
     assert env == {"VLLM_CPU_NUM_OF_RESERVED_CPU": "0", "LD_PRELOAD": "/lib/a.so:/lib/b.so"}
     gpu = load_settings(["--config", str(CONFIG_DIR / "phi35-awq-6gb.yaml")])
-    assert engine_environment(gpu) == {}
+    assert engine_environment(gpu, cpu=False) == {}
+
+
+def test_several_cpu_workers_get_a_binding_that_works_here(monkeypatch):
+    from server.engine_config import engine_environment
+
+    monkeypatch.delenv("VLLM_CPU_OMP_THREADS_BIND", raising=False)
+    one_node = {0: [0, 1, 2, 3]}
+    tp2 = load_settings(["--tensor-parallel-size", "2", "--no-cpu-preload"])
+    env = engine_environment(tp2, cpu=True, nodes=one_node)
+    assert env["VLLM_CPU_OMP_THREADS_BIND"] == "0-1|2-3"
+    dp2_tp2 = load_settings(["--tensor-parallel-size", "2", "--data-parallel-size", "2"])
+    assert (
+        engine_environment(dp2_tp2, cpu=True, nodes=one_node)["VLLM_CPU_OMP_THREADS_BIND"]
+        == "0|1|2|3"
+    )
+    # a NUMA node per worker: vLLM's own binding
+    two_nodes = {0: [0, 1], 1: [2, 3]}
+    assert "VLLM_CPU_OMP_THREADS_BIND" not in engine_environment(tp2, cpu=True, nodes=two_nodes)
+    # one given by hand is kept
+    monkeypatch.setenv("VLLM_CPU_OMP_THREADS_BIND", "1|0")
+    assert "VLLM_CPU_OMP_THREADS_BIND" not in engine_environment(tp2, cpu=True, nodes=one_node)
+    assert "VLLM_CPU_OMP_THREADS_BIND" not in engine_environment(tp2, cpu=False)
+
+
+def test_pipeline_parallel_and_ray_are_refused_on_the_cpu_engine_only():
+    from server.engine_config import check_parallelism
+
+    pp2 = load_settings(["--pipeline-parallel-size", "2"])
+    with pytest.raises(SystemExit, match="pipeline_parallel_size"):
+        check_parallelism(pp2, cpu=True)
+    check_parallelism(pp2, cpu=False)
+    ray = load_settings(["--distributed-executor-backend", "ray"])
+    with pytest.raises(SystemExit, match="ray"):
+        check_parallelism(ray, cpu=True)
+    check_parallelism(ray, cpu=False)
