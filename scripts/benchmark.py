@@ -3,6 +3,7 @@ the same engine arguments, and the vLLM engine called in-process, in interleaved
 
     .venv/bin/python scripts/benchmark.py                      # the CPU default
     .venv/bin/python scripts/benchmark.py --config config/phi35-awq-6gb.yaml --rounds 3
+    .venv/bin/python scripts/benchmark.py --targets server --variant "dp2=--data-parallel-size 2"
 
 Each request: a fixed prompt of --prompt-tokens token ids, exactly --output-tokens generated
 (greedy, ignore_eos), streamed and not. Per target and concurrency it measures request
@@ -11,7 +12,9 @@ and the CPU time the front end (the API process; in-process, the engine's own Py
 end) spends per output token. Every round runs every target once, in a rotated order, so
 that slow drifts of a shared machine hit all targets alike; the report gives medians over
 rounds with their spread. It writes results/benchmark.json and results/benchmark.png and
-prints the ratios. Only one engine runs at a time.
+prints the ratios. Only one engine runs at a time. A `--variant NAME=ARGS` is this server
+started with more arguments (`server:NAME`), compared with plain `server` in the same rounds:
+data or tensor parallelism against one engine, say.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import argparse
 import asyncio
 import json
 import os
+import shlex
 import signal
 import statistics
 import subprocess
@@ -383,7 +387,7 @@ def run_target(target: str, args: argparse.Namespace, work: Workload) -> list[Re
     # this server sets its engine's environment (threads, preloads, compile cache) itself, as
     # it does for anyone who starts it; the other targets' engines are given the same
     environment = {**os.environ, "HF_HUB_OFFLINE": "1"}
-    if target != "server":
+    if not target.startswith("server"):
         environment.update(engine_environment(resolve(args)[0]))
     if target == "inprocess":
         out = args.out.with_suffix(".inprocess.json")
@@ -405,7 +409,7 @@ def run_target(target: str, args: argparse.Namespace, work: Workload) -> list[Re
         return [Result(**r) for r in json.loads(out.read_text())]
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
-    if target == "server":
+    if target == "server" or target.startswith("server:"):
         command = [
             sys.executable,
             "-m",
@@ -418,6 +422,7 @@ def run_target(target: str, args: argparse.Namespace, work: Workload) -> list[Re
             "1024",
             "--log-level",
             "warning",
+            *shlex.split(args.variants.get(target.removeprefix("server:"), "")),
         ]
     else:
         command = vllm_serve_command(args, port)
@@ -484,6 +489,11 @@ def ratios(runs: list[list[Result]], medians: list[Result]) -> list[dict]:
                     round(max(per_round), 3),
                 ]
             row[f"ttft_p50_delta_ms_vs_{other}"] = round(r.ttft_p50_ms - o.ttft_p50_ms, 1)
+        for variant in sorted({t for t, _, _ in index if t.startswith("server:")}):
+            v = index.get((variant, level, stream))
+            if v and r.output_tokens_per_s:
+                ratio = v.output_tokens_per_s / r.output_tokens_per_s
+                row[f"{variant.removeprefix('server:')}_vs_server"] = round(ratio, 3)
         rows.append(row)
     return rows
 
@@ -495,6 +505,9 @@ STYLES = {
 }
 
 
+VARIANT_COLOURS = ("#2a9d5c", "#9b59b6", "#c0392b", "#16a085")
+
+
 def chart(results: list[Result], path: Path) -> None:
     import matplotlib
 
@@ -502,7 +515,11 @@ def chart(results: list[Result], path: Path) -> None:
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, 4, figsize=(20, 4.6))
-    for target, (colour, label) in STYLES.items():
+    variants = sorted({r.target for r in results if r.target.startswith("server:")})
+    styles = dict(STYLES)
+    for colour, variant in zip(VARIANT_COLOURS, variants, strict=False):
+        styles[variant] = (colour, f"this server, {variant.removeprefix('server:')}")
+    for target, (colour, label) in styles.items():
         for stream, line in ((True, "-"), (False, "--")):
             rows = sorted(
                 (r for r in results if r.target == target and r.stream == stream),
@@ -563,8 +580,17 @@ def main() -> None:
     )
     parser.add_argument("--rounds", type=int, default=3, help="every target once per round")
     parser.add_argument("--out", type=Path, default=Path("results/benchmark.json"))
+    parser.add_argument(
+        "--variant",
+        action="append",
+        default=[],
+        metavar="NAME=ARGS",
+        help="also run this server with these extra arguments, as target server:NAME",
+    )
     parser.add_argument("--inprocess-worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    args.variants = dict(v.split("=", 1) for v in args.variant)
+    args.targets = [*args.targets, *(f"server:{name}" for name in args.variants)]
     args.out.parent.mkdir(parents=True, exist_ok=True)
     work = workload(args)
     if args.inprocess_worker:
@@ -602,6 +628,7 @@ def main() -> None:
                     "output_tokens": args.output_tokens,
                     "concurrency": args.concurrency,
                     "rounds": args.rounds,
+                    "variants": args.variants,
                 },
                 "results": [asdict(r) for r in medians],
                 "ratios": table,

@@ -1,12 +1,11 @@
 """vLLM's own parallelism through this server, on the CPU engine: tensor parallel 2 and data
-parallel 2 against one rank, on a tiny Llama built here (8 heads, so two ranks can split
-them; float32, so that only real differences show), with the core binding the server derives
-for this machine. Pipeline parallelism and the Ray executor, which vLLM's CPU engine cannot
-run, are refused at start-up."""
+parallel 2 against one rank, on a tiny Llama (scripts/tiny_llama.py: 8 heads, so two ranks
+can split them; float32, so that only real differences show), with the core binding the
+server derives for this machine. Pipeline parallelism and the Ray executor, which vLLM's
+CPU engine cannot run, are refused at start-up."""
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 import time
@@ -16,11 +15,7 @@ from pathlib import Path
 import httpx
 import psutil
 import pytest
-import torch
-from transformers import LlamaConfig, LlamaForCausalLM
 
-from server import embedded_model
-from server.settings import Settings
 from tests.e2e.conftest import ROOT
 
 pytestmark = pytest.mark.scale
@@ -33,27 +28,10 @@ LOGPROB_TOLERANCE = 1e-4
 
 @pytest.fixture(scope="module")
 def tiny_llama(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Random weights, initialised wide enough (0.3) that greedy text varies token by token
-    instead of repeating one near-uniform argmax; SmolLM2's tokenizer and template."""
     out = tmp_path_factory.mktemp("tiny-llama")
-    torch.manual_seed(0)
-    config = LlamaConfig(
-        vocab_size=49152,
-        hidden_size=256,
-        intermediate_size=512,
-        num_hidden_layers=4,
-        num_attention_heads=8,
-        num_key_value_heads=4,
-        max_position_embeddings=2048,
-        tie_word_embeddings=True,
-        initializer_range=0.3,
-        bos_token_id=1,
-        eos_token_id=2,
+    subprocess.run(
+        [sys.executable, "scripts/tiny_llama.py", str(out)], cwd=ROOT, check=True, timeout=300
     )
-    LlamaForCausalLM(config).save_pretrained(out)
-    source = embedded_model.model_dir(Settings().cache_dir)
-    for name in ("tokenizer.json", "tokenizer_config.json", "chat_template.jinja"):
-        shutil.copy(source / name, out / name)
     return out
 
 
