@@ -216,6 +216,8 @@ async def http_one(
         "ignore_eos": True,
         "stream": stream,
     }
+    if stream:  # the count comes from usage: under load one event can carry several tokens
+        body["stream_options"] = {"include_usage": True}
     started = time.perf_counter()
     try:
         async with session.post("/v1/completions", json=body) as response:
@@ -231,13 +233,16 @@ async def http_one(
             async for line in response.content:
                 if not line.startswith(b"data: ") or line.startswith(b"data: [DONE]"):
                     continue
+                chunk = json.loads(line[6:])
+                if not chunk["choices"]:  # the usage chunk
+                    sample.tokens = chunk["usage"]["completion_tokens"]
+                    continue
                 now = time.perf_counter()
                 if last is None:
                     sample.ttft = now - started
                 else:
                     sample.itls.append(now - last)
                 last = now
-                sample.tokens += 1
         sample.latency = time.perf_counter() - started
         sample.ok = sample.tokens == work.output_tokens
         return sample
