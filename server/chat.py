@@ -38,12 +38,11 @@ from server.schemas.chat import (
     ResponseFormatText,
 )
 from server.schemas.common import Usage
-from server.schemas.tools import NamedToolChoice
 from server.settings import SamplingDefaults
 from server.tools import shape
 from server.tools.grammar import call_grammar
 from server.tools.parse import CallParser, parse_answer
-from server.tools.plan import NO_PARAMETERS, Function, ToolPlan, plan_tools
+from server.tools.plan import ToolPlan, chat_plan
 
 
 @dataclass(frozen=True)
@@ -224,18 +223,4 @@ def _json_schema(request: ChatCompletionRequest) -> dict[str, Any] | None:
 
 
 def chat_tools(request: ChatCompletionRequest) -> ToolPlan | None:
-    functions = [
-        Function(
-            name=tool.function.name,
-            description=tool.function.description,
-            parameters=NO_PARAMETERS
-            if tool.function.parameters is None
-            else tool.function.parameters,
-            param=f"tools[{i}].function",
-        )
-        for i, tool in enumerate(request.tools or ())
-    ]
-    choice = request.tool_choice
-    if isinstance(choice, NamedToolChoice):
-        return plan_tools(functions, None, choice.function.name, request.parallel_tool_calls)
-    return plan_tools(functions, choice, None, request.parallel_tool_calls)
+    return chat_plan(request.tools, request.tool_choice, request.parallel_tool_calls)

@@ -10,6 +10,7 @@ from server.schemas.tokenize import (
     TokenizeRequest,
     TokenizeResponse,
 )
+from server.tools.plan import chat_plan
 
 
 class Tokenization:
@@ -19,7 +20,10 @@ class Tokenization:
     def tokenize(self, request: TokenizeRequest) -> TokenizeResponse:
         check_model(request.model, self._engine.info)
         if request.messages is not None:
-            ids = render_messages(self._engine, request.messages, request.add_generation_prompt)
+            plan = chat_plan(request.tools, request.tool_choice, parallel=True)
+            ids = render_messages(
+                self._engine, request.messages, request.add_generation_prompt, plan
+            )
         else:
             ids = self._engine.encode(
                 request.prompt or "", add_special_tokens=request.add_special_tokens

@@ -7,6 +7,7 @@ from pydantic import BaseModel, Field, StrictBool, StrictStr, model_validator
 from server.schemas.chat import ChatMessage
 from server.schemas.common import APIModel
 from server.schemas.fields import TokenId
+from server.schemas.tools import ChatToolChoice, ChatTools
 
 
 class TokenizeRequest(APIModel):
@@ -18,11 +19,16 @@ class TokenizeRequest(APIModel):
     messages: list[ChatMessage] | None = Field(None, min_length=1)
     add_special_tokens: StrictBool = True
     add_generation_prompt: StrictBool = True
+    # With messages: the tool definitions as chat renders them, so they count too.
+    tools: ChatTools | None = None
+    tool_choice: ChatToolChoice | None = None
 
     @model_validator(mode="after")
     def _one_input(self) -> TokenizeRequest:
         if (self.messages is None) == (self.prompt is None):
             raise ValueError("prompt: give exactly one of 'prompt' and 'messages'")
+        if self.tools is not None and self.messages is None:
+            raise ValueError("tools: only with 'messages'")
         return self
 
 

@@ -10,6 +10,7 @@ from typing import Any, Literal
 
 from server.api_error import APIError
 from server.json_schema import check_schema
+from server.schemas.tools import ChatTool, ChatToolChoice, NamedToolChoice
 
 # OpenAI's reading of a function without parameters: it takes none.
 NO_PARAMETERS: dict[str, Any] = {"type": "object", "properties": {}}
@@ -78,6 +79,26 @@ def plan_tools(
             )
         return ToolPlan(tuple(functions), "required", chosen, parallel=False)
     return ToolPlan(tuple(functions), choice or "auto", tuple(functions), parallel)
+
+
+def chat_plan(
+    tools: Sequence[ChatTool] | None, choice: ChatToolChoice | None, parallel: bool
+) -> ToolPlan | None:
+    """The plan of the Chat Completions API's fields (chat, and tokenize's count of them)."""
+    functions = [
+        Function(
+            name=tool.function.name,
+            description=tool.function.description,
+            parameters=NO_PARAMETERS
+            if tool.function.parameters is None
+            else tool.function.parameters,
+            param=f"tools[{i}].function",
+        )
+        for i, tool in enumerate(tools or ())
+    ]
+    if isinstance(choice, NamedToolChoice):
+        return plan_tools(functions, None, choice.function.name, parallel)
+    return plan_tools(functions, choice, None, parallel)
 
 
 @dataclass(frozen=True)

@@ -509,3 +509,19 @@ def test_bad_tool_input_is_a_400_naming_the_place(server, model):
             response = conn.post(path, json=body)
             assert response.status_code == 400, (body, response.text)
             assert response.json()["error"]["param"] == param, (body, response.text)
+
+
+def test_tokenize_counts_the_tool_definitions_as_chat_does(http, client, model):
+    counted = http.post(
+        "/v1/tokenize", json={"model": model, "messages": ASK, "tools": TOOLS}
+    ).json()["count"]
+    bare = http.post("/v1/tokenize", json={"model": model, "messages": ASK}).json()["count"]
+    answer = client.chat.completions.create(
+        model=model, messages=ASK, tools=TOOLS, max_tokens=1, temperature=0
+    )
+    assert counted == answer.usage.prompt_tokens > bare
+    hidden = http.post(
+        "/v1/tokenize",
+        json={"model": model, "messages": ASK, "tools": TOOLS, "tool_choice": "none"},
+    ).json()["count"]
+    assert hidden == bare  # tool_choice "none": the tools are not announced
