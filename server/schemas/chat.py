@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, StrictBool, StrictInt, field_serializer, model_validator
+from pydantic import (
+    BaseModel,
+    Field,
+    StrictBool,
+    StrictInt,
+    field_serializer,
+    model_serializer,
+    model_validator,
+)
 
 from server.schemas.common import APIModel, FinishReason, SamplingFields, Usage
 from server.schemas.fields import JSONSchemaBody, MaxTokens, SchemaName
@@ -129,6 +137,14 @@ class ChatCompletionMessage(BaseModel):
     content: str | None
     refusal: None = None
     tool_calls: list[ToolCall] | None = None
+
+    @model_serializer(mode="wrap")
+    def _tool_calls_only_when_called(self, handler: Any) -> dict[str, Any]:
+        """As OpenAI answers: no `tool_calls` key on a message without calls."""
+        data = handler(self)
+        if data.get("tool_calls") is None:
+            data.pop("tool_calls", None)
+        return data
 
 
 class Choice(BaseModel):
