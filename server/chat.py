@@ -46,6 +46,15 @@ from server.tools.plan import ToolPlan, chat_plan
 
 
 @dataclass(frozen=True)
+class FieldNames:
+    """What errors call the request's fields: chat's own names, or the Responses API's."""
+
+    prompt: str = "messages"
+    output: str = "max_tokens"
+    response_format: str = "response_format"
+
+
+@dataclass(frozen=True)
 class PreparedChat:
     request: ChatCompletionRequest
     prompt_ids: list[int]
@@ -75,10 +84,13 @@ class ChatCompletions:
         return self._engine.info.id
 
     def prepare(
-        self, request: ChatCompletionRequest, tools: ToolPlan | None = None
+        self,
+        request: ChatCompletionRequest,
+        tools: ToolPlan | None = None,
+        names: FieldNames = FieldNames(),
     ) -> PreparedChat:
         """Everything that can be refused is refused here, before a stream starts. The
-        Responses API hands in its tools already checked (its errors name its own fields)."""
+        Responses API hands in its tools already checked and its field names."""
         info = self._engine.info
         check_model(request.model, info)
         check_logit_bias(request, info)
@@ -89,12 +101,13 @@ class ChatCompletions:
         response_format = request.response_format
         if grammar is not None and not isinstance(response_format, ResponseFormatText | None):
             raise APIError(
-                "response_format cannot be combined with tools unless tool_choice is 'none'.",
-                param="response_format",
+                f"{names.response_format} cannot be combined with tools unless tool_choice "
+                "is 'none'.",
+                param=names.response_format,
             )
-        prompt_ids = render_messages(self._engine, request.messages, plan=tools)
+        prompt_ids = render_messages(self._engine, request.messages, plan=tools, param=names.prompt)
         max_tokens = output_budget(
-            len(prompt_ids), request.output_limit(), info, "messages", self._limits
+            len(prompt_ids), request.output_limit(), info, names.prompt, self._limits, names.output
         )
         top = request.top_logprobs or 0
         output = OutputRequest(

@@ -66,6 +66,7 @@ def output_budget(
     info: ModelInfo,
     prompt_param: str,
     limits: Limits = Limits(),
+    output_param: str = "max_tokens",
 ) -> int:
     """How many tokens may be generated; unset means up to the end of the context (or the
     operator's cap), as OpenAI's chat API does. Too long a request is refused with the
@@ -79,8 +80,8 @@ def output_budget(
         )
     if limits.max_tokens is not None and requested is not None and requested > limits.max_tokens:
         raise APIError(
-            f"max_tokens is {requested}; this server allows at most {limits.max_tokens}.",
-            param="max_tokens",
+            f"{output_param} is {requested}; this server allows at most {limits.max_tokens}.",
+            param=output_param,
             code="invalid_value",
         )
     limit = info.max_model_len
@@ -104,6 +105,7 @@ def render_messages(
     messages: Sequence[ChatMessage],
     add_generation_prompt: bool = True,
     plan: ToolPlan | None = None,
+    param: str = "messages",
 ) -> list[int]:
     """Messages (and tools) through the model's chat template, as chat, Responses, the
     inspector and tokenize all need them; a template that refuses them is the caller's 400."""
@@ -113,7 +115,7 @@ def render_messages(
     except Exception as exc:
         raise APIError(
             f"The messages could not be formatted with the model's chat template: {exc}",
-            param="messages",
+            param=param,
         ) from exc
 
 

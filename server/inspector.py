@@ -72,7 +72,9 @@ class Inspector:
         else:
             prompt_ids, param = self._engine.encode(request.prompt or ""), "prompt"
         # The same caps as chat and completions: the operator's prompt limit, the context.
-        output_budget(len(prompt_ids), request.steps, self._engine.info, param, self._limits)
+        output_budget(
+            len(prompt_ids), request.steps, self._engine.info, param, self._limits, "steps"
+        )
         listed = request.steps * request.max_candidates
         if listed > self._limits.max_inspect_candidates:
             raise APIError(

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pydantic import BaseModel
 
 from server.api_error import APIError
-from server.chat import ChatCompletions, PreparedChat
+from server.chat import ChatCompletions, FieldNames, PreparedChat
 from server.generation import new_id, now
 from server.json_schema import check_schema
 from server.schemas.chat import (
@@ -45,6 +45,8 @@ from server.tools.plan import (
     check_call_ids,
     plan_tools,
 )
+
+NAMES = FieldNames(prompt="input", output="max_output_tokens", response_format="text.format")
 
 
 def to_chat(request: ResponseCreateRequest) -> ChatCompletionRequest:
@@ -152,7 +154,7 @@ class Responses:
         if isinstance(text_format, FormatJSONSchema):
             check_schema(text_format.schema_, "text.format.schema")
         tools = response_tools(request)
-        return request, self._chat.prepare(to_chat(request), tools)
+        return request, self._chat.prepare(to_chat(request), tools, NAMES)
 
     def _response(
         self,

@@ -492,6 +492,21 @@ def _bad_tool_requests(model: str) -> list[tuple[str, dict, str]]:
         ),
         (
             "/v1/responses",
+            {
+                "model": model,
+                "input": "hi",
+                "tools": [{"type": "function", "name": "f"}],
+                "text": {"format": {"type": "json_object"}},
+            },
+            "text.format",
+        ),
+        (
+            "/v1/responses",
+            {"model": model, "input": "hi", "max_output_tokens": 10**6},
+            "input",
+        ),
+        (
+            "/v1/responses",
             {"model": model, "input": "hi", "tool_choice": {"type": "function", "name": "f"}},
             "tool_choice",
         ),

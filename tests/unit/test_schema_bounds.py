@@ -205,6 +205,62 @@ RESPONSES_TOOL = st.fixed_dictionaries(
     optional={"parameters": st.sampled_from(PARAMETERS)},
 )
 MODES = st.sampled_from(["none", "auto", "required"])
+CALL_IDS = st.sampled_from(["c1", "c2", "", "x" * 256, "x" * 257])
+RESPONSES_INPUT = st.lists(
+    st.one_of(
+        st.fixed_dictionaries(
+            {"role": st.sampled_from(["user", "assistant"]), "content": st.just("hi")}
+        ),
+        st.fixed_dictionaries(
+            {
+                "type": st.just("function_call"),
+                "call_id": CALL_IDS,
+                "name": st.sampled_from(FUNCTION_NAMES),
+                "arguments": st.sampled_from(["{}", '{"city": "Paris"}', "not json", ""]),
+            }
+        ),
+        st.fixed_dictionaries(
+            {
+                "type": st.just("function_call_output"),
+                "call_id": CALL_IDS,
+                "output": st.sampled_from(["", "sunny", "x" * 1000]),
+            }
+        ),
+    ),
+    min_size=1,
+    max_size=5,
+)
+CHAT_MESSAGES = st.lists(
+    st.one_of(
+        st.just({"role": "user", "content": "hi"}),
+        st.fixed_dictionaries(
+            {
+                "role": st.just("assistant"),
+                "content": st.sampled_from([None, "", "ok"]),
+                "tool_calls": st.lists(
+                    st.fixed_dictionaries(
+                        {
+                            "id": CALL_IDS,
+                            "type": st.just("function"),
+                            "function": st.fixed_dictionaries(
+                                {
+                                    "name": st.sampled_from(FUNCTION_NAMES),
+                                    "arguments": st.sampled_from(["{}", "not json"]),
+                                }
+                            ),
+                        }
+                    ),
+                    max_size=2,
+                ),
+            }
+        ),
+        st.fixed_dictionaries(
+            {"role": st.just("tool"), "tool_call_id": CALL_IDS, "content": st.just("sunny")}
+        ),
+    ),
+    min_size=1,
+    max_size=5,
+)
 TOOLS: dict[str, dict[str, st.SearchStrategy[Any]]] = {
     "chat": {
         "tools": st.lists(CHAT_TOOL, max_size=3),
@@ -216,8 +272,10 @@ TOOLS: dict[str, dict[str, st.SearchStrategy[Any]]] = {
             ),
         ),
         "parallel_tool_calls": st.booleans(),
+        "messages": CHAT_MESSAGES,
     },
     "responses": {
+        "input": RESPONSES_INPUT,
         "tools": st.lists(RESPONSES_TOOL, max_size=3),
         "tool_choice": st.one_of(
             MODES,
