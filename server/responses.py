@@ -3,16 +3,13 @@ tools and engine, answered as a `response` object or as Responses stream events.
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
-
-from pydantic import BaseModel
 
 from server.api_error import APIError
 from server.chat import ChatCompletions, FieldNames, PreparedChat
 from server.generation import new_id, now
 from server.json_schema import check_schema
+from server.response_events import ResponseEvents
 from server.schemas.chat import (
     ChatCompletionRequest,
     ChatMessage,
@@ -36,7 +33,7 @@ from server.schemas.responses import (
     ResponseUsage,
 )
 from server.schemas.tools import FunctionCall, MessageToolCall
-from server.tools.parse import ArgumentsPiece, CallBegins, CallEnds, CallParser, Event, TextPiece
+from server.tools.parse import CallParser, Event, TextPiece
 from server.tools.plan import (
     NO_PARAMETERS,
     CallTurn,
@@ -131,20 +128,6 @@ def response_tools(request: ResponseCreateRequest) -> ToolPlan | None:
     return plan_tools(functions, choice, None, request.parallel_tool_calls)
 
 
-@dataclass
-class _Output:
-    """The output items of one response as they build up."""
-
-    items: list[OutputItem] = field(default_factory=list)
-
-    def call(self, call_id: str, name: str) -> OutputFunctionCall:
-        item = OutputFunctionCall(
-            id=new_id("fc"), call_id=call_id, name=name, arguments="", status="in_progress"
-        )
-        self.items.append(item)
-        return item
-
-
 class Responses:
     def __init__(self, chat: ChatCompletions) -> None:
         self._chat = chat
@@ -220,129 +203,50 @@ class Responses:
     async def stream(
         self, request: ResponseCreateRequest, prepared: PreparedChat
     ) -> AsyncIterator[str]:
-        """The Responses event sequence the OpenAI SDK's stream helpers accumulate: a message
-        item for text, a function_call item for each call, in the order the model wrote
-        them."""
+        """The Responses event sequence the OpenAI SDK's stream helpers accumulate."""
         response_id, created = new_id("resp"), now()
-        sequence = 0
-
-        def event(kind: str, **fields: object) -> str:
-            nonlocal sequence
-            body = {"type": kind, "sequence_number": sequence}
-            for key, value in fields.items():
-                body[key] = value.model_dump(mode="json") if isinstance(value, BaseModel) else value
-            sequence += 1
-            return f"event: {kind}\ndata: {json.dumps(body)}\n\n"
-
-        output = _Output()
-        message: OutputMessage | None = None
-        text = ""
-
-        def open_message() -> list[str]:
-            nonlocal message
-            message = OutputMessage(id=new_id("msg"), status="in_progress", content=[])
-            output.items.append(message)
-            at = {"item_id": message.id, "output_index": len(output.items) - 1}
-            return [
-                event("response.output_item.added", output_index=at["output_index"], item=message),
-                event(
-                    "response.content_part.added", **at, content_index=0, part=OutputText(text="")
-                ),
-            ]
-
-        def close_message(status: str) -> list[str]:
-            nonlocal message
-            if message is None:
-                return []
-            at = {"item_id": message.id, "output_index": output.items.index(message)}
-            part = OutputText(text=text)
-            message.content, message.status = [part], status  # type: ignore[assignment]
-            closed, message = message, None
-            return [
-                event("response.output_text.done", **at, content_index=0, text=text, logprobs=[]),
-                event("response.content_part.done", **at, content_index=0, part=part),
-                event("response.output_item.done", output_index=at["output_index"], item=closed),
-            ]
-
+        out = ResponseEvents()
         snapshot = self._response(request, response_id, created, [], None, None)
-        yield event("response.created", response=snapshot)
-        yield event("response.in_progress", response=snapshot)
+        yield out.event("response.created", response=snapshot)
+        yield out.event("response.in_progress", response=snapshot)
         parser = CallParser() if prepared.parses_calls else None
-        if parser is None:
-            for line in open_message():
+        if parser is None:  # plain text: the message item from the start, as before tools
+            for line in out.open_message():
                 yield line
-        calls: dict[int, OutputFunctionCall] = {}
         finish, completion_tokens = None, 0
         try:
             async for delta in self._chat.deltas(prepared, response_id):
                 completion_tokens += len(delta.token_ids)
                 finish = delta.finish_reason or finish
-                events: list[Event] = [TextPiece(delta.text)] if delta.text else []
+                pieces: list[Event] = [TextPiece(delta.text)] if delta.text else []
                 if parser is not None:
-                    events = parser.feed(delta.text) + (parser.finish() if finish else [])
-                status = "incomplete" if finish == "length" else "completed"
-                for piece in events:
-                    if isinstance(piece, TextPiece):
-                        if message is None:
-                            for line in open_message():
-                                yield line
-                        assert message is not None
-                        text += piece.text
-                        at = {"item_id": message.id, "output_index": output.items.index(message)}
-                        yield event(
-                            "response.output_text.delta",
-                            **at,
-                            content_index=0,
-                            delta=piece.text,
-                            logprobs=[],
-                        )
-                    elif isinstance(piece, CallBegins):
-                        for line in close_message("completed"):
-                            yield line
-                        item = calls[piece.index] = output.call(piece.id, piece.name)
-                        index = len(output.items) - 1
-                        yield event("response.output_item.added", output_index=index, item=item)
-                    elif isinstance(piece, ArgumentsPiece):
-                        item = calls[piece.index]
-                        item.arguments += piece.text
-                        yield event(
-                            "response.function_call_arguments.delta",
-                            item_id=item.id,
-                            output_index=output.items.index(item),
-                            delta=piece.text,
-                        )
-                    elif isinstance(piece, CallEnds):
-                        item = calls[piece.index]
-                        item.status = status  # type: ignore[assignment]
-                        index = output.items.index(item)
-                        yield event(
-                            "response.function_call_arguments.done",
-                            item_id=item.id,
-                            output_index=index,
-                            name=item.name,
-                            arguments=item.arguments,
-                        )
-                        yield event("response.output_item.done", output_index=index, item=item)
+                    pieces = parser.feed(delta.text) + (parser.finish() if finish else [])
+                for piece in pieces:
+                    for line in out.on(piece, _status(finish)):
+                        yield line
         except APIError as error:
             # The Responses stream's own error event, with what went wrong, then nothing more.
-            yield event("error", code=error.code, message=error.message, param=error.param)
+            yield out.event("error", code=error.code, message=error.message, param=error.param)
             return
-        status = "incomplete" if finish == "length" else "completed"
-        if not output.items:  # an empty answer is still one (empty) message
-            for line in open_message():
+        if not out.items:
+            for line in out.open_message():
                 yield line
-        for line in close_message(status):
+        for line in out.close_message(_status(finish)):
             yield line
         final = self._response(
             request,
             response_id,
             created,
-            output.items,
+            out.items,
             finish or "stop",
             _usage(len(prepared.prompt_ids), completion_tokens),
         )
         kind = "response.incomplete" if final.status == "incomplete" else "response.completed"
-        yield event(kind, response=final)
+        yield out.event(kind, response=final)
+
+
+def _status(finish: str | None) -> str:
+    return "incomplete" if finish == "length" else "completed"
 
 
 def _usage(input_tokens: int, output_tokens: int) -> ResponseUsage:
