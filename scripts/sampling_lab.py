@@ -319,6 +319,11 @@ def table(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def sweep(cells_: list[dict[str, Any]], method: str) -> list[dict[str, Any]]:
+    """A method's cells, by temperature."""
+    return sorted((c for c in cells_ if c["method"] == method), key=lambda c: c["temperature"])
+
+
 def figures(result: dict[str, Any], out: Path) -> list[Path]:
     import matplotlib
 
@@ -333,7 +338,7 @@ def figures(result: dict[str, Any], out: Path) -> list[Path]:
 
     fig, ax = plt.subplots(figsize=(8, 5))
     for method in methods:
-        row = sorted((c for c in cells_ if c["method"] == method), key=lambda c: c["temperature"])
+        row = sweep(cells_, method)
         xs = [0.0] + [c["temperature"] for c in row]
         ys = [greedy["summary"]["accuracy"]] + [c["summary"]["accuracy"] for c in row]
         ax.plot(xs, ys, marker="o", label=method)
@@ -352,7 +357,7 @@ def figures(result: dict[str, Any], out: Path) -> list[Path]:
 
     fig, ax = plt.subplots(figsize=(8, 5))
     for method in methods:
-        row = sorted((c for c in cells_ if c["method"] == method), key=lambda c: c["temperature"])
+        row = sweep(cells_, method)
         xs = [c["summary"]["accuracy"] for c in row]
         ys = [c["summary"]["distinct_2"] for c in row]
         ax.plot(xs, ys, marker="o", label=method)

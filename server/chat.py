@@ -52,6 +52,7 @@ class FieldNames:
     prompt: str = "messages"
     output: str = "max_tokens"
     response_format: str = "response_format"
+    schema: str = "response_format"
 
 
 @dataclass(frozen=True)
@@ -96,7 +97,7 @@ class ChatCompletions:
         check_logit_bias(request, info)
         check_stream_options(request)
         if tools is None:
-            tools = chat_tools(request)
+            tools = chat_plan(request.tools, request.tool_choice, request.parallel_tool_calls)
         grammar = call_grammar(tools, self._json_whitespace) if tools else None
         response_format = request.response_format
         if grammar is not None and not isinstance(response_format, ResponseFormatText | None):
@@ -114,7 +115,7 @@ class ChatCompletions:
             max_tokens=max_tokens,
             logprobs=top if request.logprobs else None,
             stream=request.stream,
-            json_schema=_json_schema(request),
+            json_schema=_json_schema(request, names.schema),
             json_object=isinstance(request.response_format, ResponseFormatJSONObject),
             grammar=grammar,
         )
@@ -226,14 +227,10 @@ class ChatCompletions:
         yield "data: [DONE]\n\n"
 
 
-def _json_schema(request: ChatCompletionRequest) -> dict[str, Any] | None:
+def _json_schema(request: ChatCompletionRequest, param: str) -> dict[str, Any] | None:
     """The schema of a json_schema response_format, refused early when it is not usable."""
     if not isinstance(request.response_format, ResponseFormatJSONSchema):
         return None
     schema = request.response_format.json_schema.schema_
-    check_schema(schema, "response_format")
+    check_schema(schema, param)
     return schema
-
-
-def chat_tools(request: ChatCompletionRequest) -> ToolPlan | None:
-    return chat_plan(request.tools, request.tool_choice, request.parallel_tool_calls)

@@ -8,7 +8,6 @@ from collections.abc import AsyncIterator
 from server.api_error import APIError
 from server.chat import ChatCompletions, FieldNames, PreparedChat
 from server.generation import new_id, now
-from server.json_schema import check_schema
 from server.response_events import ResponseEvents
 from server.schemas.chat import (
     ChatCompletionRequest,
@@ -43,7 +42,12 @@ from server.tools.plan import (
     plan_tools,
 )
 
-NAMES = FieldNames(prompt="input", output="max_output_tokens", response_format="text.format")
+NAMES = FieldNames(
+    prompt="input",
+    output="max_output_tokens",
+    response_format="text.format",
+    schema="text.format.schema",
+)
 
 
 def to_chat(request: ResponseCreateRequest) -> ChatCompletionRequest:
@@ -133,9 +137,6 @@ class Responses:
         self._chat = chat
 
     def prepare(self, request: ResponseCreateRequest) -> tuple[ResponseCreateRequest, PreparedChat]:
-        text_format = request.text.format if request.text else None
-        if isinstance(text_format, FormatJSONSchema):
-            check_schema(text_format.schema_, "text.format.schema")
         tools = response_tools(request)
         return request, self._chat.prepare(to_chat(request), tools, NAMES)
 

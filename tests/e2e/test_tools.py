@@ -7,6 +7,8 @@ every time."""
 from __future__ import annotations
 
 import json
+import sys
+from pathlib import Path
 
 import httpx
 import jsonschema
@@ -16,15 +18,11 @@ from langchain_core.tools import tool as langchain_tool
 from langchain_openai import ChatOpenAI
 from pydantic import BaseModel
 
-WEATHER_PARAMETERS = {
-    "type": "object",
-    "properties": {
-        "city": {"type": "string", "maxLength": 40},
-        "unit": {"type": "string", "enum": ["celsius", "fahrenheit"]},
-    },
-    "required": ["city", "unit"],
-    "additionalProperties": False,
-}
+# The same tool and worked example (call, result, answer) as scripts/tool_calls.py measures.
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
+from tool_calls import EXAMPLE
+from tool_calls import WEATHER as WEATHER_PARAMETERS
+
 TIME_PARAMETERS = {
     "type": "object",
     "properties": {"timezone": {"type": "string", "maxLength": 40}},
@@ -51,26 +49,6 @@ TOOLS = [
 ]
 SCHEMAS = {"get_weather": WEATHER_PARAMETERS, "get_time": TIME_PARAMETERS}
 ASK = [{"role": "user", "content": "What is the weather in Paris?"}]
-# One worked round (call, result, answer) before the question.
-EXAMPLE = [
-    {"role": "user", "content": "What is the weather in Rome?"},
-    {
-        "role": "assistant",
-        "content": None,
-        "tool_calls": [
-            {
-                "id": "call_example",
-                "type": "function",
-                "function": {
-                    "name": "get_weather",
-                    "arguments": '{"city": "Rome", "unit": "celsius"}',
-                },
-            }
-        ],
-    },
-    {"role": "tool", "tool_call_id": "call_example", "content": '{"temperature": 21}'},
-    {"role": "assistant", "content": "It is 21 degrees in Rome."},
-]
 
 
 def calls_are_valid(calls) -> None:

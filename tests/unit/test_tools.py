@@ -291,3 +291,31 @@ def test_any_valid_function_names_make_a_valid_grammar(names, choice, parallel):
     plan = plan_tools(functions, choice, None, parallel)
     assert plan is not None
     assert llguidance.LLMatcher.validate_grammar(call_grammar(plan, False)) == ""
+
+
+def test_the_tool_bounds_hold_at_and_just_past_each_bound():
+    def request(tools: int = 1, calls: int = 1, call_id: str = "c", name: str = "f") -> dict:
+        tool = {"type": "function", "function": {"name": name}}
+        call = {"id": call_id, "type": "function", "function": {"name": "f", "arguments": "{}"}}
+        messages = [
+            {"role": "user", "content": "hi"},
+            {"role": "assistant", "tool_calls": [call] * calls},
+        ]
+        return {"model": "m", "messages": messages, "tools": [tool] * tools}
+
+    for fine in (
+        request(tools=128),
+        request(calls=128),
+        request(call_id="x" * 256),
+        request(name="a" * 64),
+    ):
+        ChatCompletionRequest.model_validate(fine)
+    for past in (
+        request(tools=129),
+        request(calls=129),
+        request(call_id="x" * 257),
+        request(call_id=""),
+        request(name="a" * 65),
+    ):
+        with pytest.raises(ValidationError):
+            ChatCompletionRequest.model_validate(past)
