@@ -7,16 +7,13 @@ cd "$(dirname "$0")/.."
 
 source scripts/venv.sh
 VENV=.venv-awq
-PIP=("$VENV/bin/python" -m pip --disable-pip-version-check)
 LLMCOMPRESSOR=llmcompressor==0.14.0.1
 
 stamp=$VENV/.setup-stamp
-want=$(cat scripts/setup_awq.sh scripts/venv.sh | sha256sum | cut -c1-16)
+want=$(cat scripts/setup_awq.sh scripts/venv.sh scripts/uv_pip.py | sha256sum | cut -c1-16)
 if [[ -f $stamp && $(cat "$stamp") == "$want" ]]; then
     echo "setup_awq: environment up to date ($VENV)"
     exit 0
 fi
-venv_with_cpu_torch "$VENV" "setup_awq: [1/2]"
-echo "setup_awq: [2/2] $LLMCOMPRESSOR"
-"${PIP[@]}" install -q "$LLMCOMPRESSOR"
+venv_with_cpu_torch "$VENV" "setup_awq:" "$LLMCOMPRESSOR"
 echo "$want" > "$stamp"

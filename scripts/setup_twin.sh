@@ -18,13 +18,11 @@ CACHE=${SAMPLING_SERVER_CACHE_DIR:-$HOME/.cache/sampling-server}
 VOCAB=$CACHE/downloads/ggml-vocab-phi-3.gguf
 
 stamp=$VENV/.setup-stamp
-want=$(cat scripts/setup_twin.sh scripts/venv.sh | sha256sum | cut -c1-16)
+want=$(cat scripts/setup_twin.sh scripts/venv.sh scripts/uv_pip.py | sha256sum | cut -c1-16)
 if [[ -f $stamp && $(cat "$stamp") == "$want" ]]; then
     echo "setup_twin: environment up to date ($VENV)" >&2
 else
-    venv_with_cpu_torch "$VENV" "setup_twin: [1/2]" >&2
-    echo "setup_twin: [2/2] ${PACKAGES[*]}" >&2
-    "${PIP[@]}" install -q "${PACKAGES[@]}" >&2
+    venv_with_cpu_torch "$VENV" "setup_twin:" "${PACKAGES[@]}" >&2
     echo "$want" > "$stamp"
 fi
 

@@ -28,7 +28,10 @@ venv_install() {
     local venv=$1
     shift
     if [[ -x $venv/bin/uv && ${SETUP_PIP:-0} != 1 ]]; then
-        "$venv/bin/python" scripts/uv_pip.py "$venv/bin/uv" "$venv/bin/python" install "$@"
+        # Bytecode compiled at install, as pip does: left to the first start, it costs the
+        # server's first start about 25 s (measured, scripts/first_answer.py).
+        "$venv/bin/python" scripts/uv_pip.py "$venv/bin/uv" "$venv/bin/python" install \
+            --compile-bytecode "$@"
     else
         "$venv/bin/python" -m pip --disable-pip-version-check install "$@"
     fi
