@@ -1,9 +1,19 @@
 """The same fixed workload against this server, `vllm serve` (vLLM's own OpenAI server) with
-the same engine arguments, and the vLLM engine called in-process, in interleaved rounds.
+the same engine arguments, the vLLM engine called in-process, and (optional) llama.cpp on the
+same model, in interleaved rounds.
 
     .venv/bin/python scripts/benchmark.py                      # the CPU default
     .venv/bin/python scripts/benchmark.py --config config/phi35-awq-6gb.yaml --rounds 3
     .venv/bin/python scripts/benchmark.py --targets server --variant "dp2=--data-parallel-size 2"
+    .venv/bin/python scripts/benchmark.py --targets server llamacpp --concurrency 1 4 16
+
+llama.cpp is llama-cpp-python's OpenAI server (scripts/setup_llamacpp.sh builds it once into
+.venv-llamacpp) on the GGUF file the embedded model is converted from (Q4_1 weights; this
+server serves them dequantized to bfloat16), with as many threads as the engine has cores,
+answering one request at a time (its server has one context; requests queue).
+Its completions take text, not token ids: it gets the workload's prompt decoded, and EOS
+banned by logit_bias instead of ignore_eos; its stream has no usage: one that ends for
+`length` counts as all the tokens asked for.
 
 Each request: a fixed prompt of --prompt-tokens token ids, exactly --output-tokens generated
 (greedy, ignore_eos), streamed and not. Per target and concurrency it measures request
@@ -38,7 +48,8 @@ import psutil
 from local_server import free_port, wait_ready
 
 ROOT = Path(__file__).resolve().parents[1]
-TARGETS = ("server", "vllm", "inprocess")
+TARGETS = ("server", "vllm", "inprocess", "llamacpp")
+DEFAULT_TARGETS = ("server", "vllm", "inprocess")
 
 
 @dataclass
@@ -152,6 +163,8 @@ def median_of(runs: list[Result]) -> Result:
 @dataclass(frozen=True)
 class Workload:
     prompt_ids: list[int]
+    prompt_text: str  # the ids decoded, for llama.cpp
+    eos_id: int
     output_tokens: int
     levels: list[int]
     requests_per_level: int
@@ -205,19 +218,20 @@ async def run_levels(
 # --- HTTP targets -------------------------------------------------------------------------
 
 
-async def http_one(
-    session: aiohttp.ClientSession, model: str, work: Workload, stream: bool
-) -> Sample:
-    body = {
-        "model": model,
-        "prompt": work.prompt_ids,
-        "max_tokens": work.output_tokens,
-        "temperature": 0,
-        "ignore_eos": True,
-        "stream": stream,
-    }
+def completion_body(target: str, model: str, work: Workload, stream: bool) -> dict:
+    body = {"model": model, "max_tokens": work.output_tokens, "temperature": 0, "stream": stream}
+    if target == "llamacpp":
+        return body | {"prompt": work.prompt_text, "logit_bias": {str(work.eos_id): -100}}
+    body |= {"prompt": work.prompt_ids, "ignore_eos": True}
     if stream:  # the count comes from usage: under load one event can carry several tokens
         body["stream_options"] = {"include_usage": True}
+    return body
+
+
+async def http_one(
+    session: aiohttp.ClientSession, target: str, model: str, work: Workload, stream: bool
+) -> Sample:
+    body = completion_body(target, model, work, stream)
     started = time.perf_counter()
     try:
         async with session.post("/v1/completions", json=body) as response:
@@ -236,6 +250,11 @@ async def http_one(
                 chunk = json.loads(line[6:])
                 if not chunk["choices"]:  # the usage chunk
                     sample.tokens = chunk["usage"]["completion_tokens"]
+                    continue
+                if target == "llamacpp" and chunk["choices"][0]["finish_reason"]:
+                    # no usage in its stream: a chunk is a token; the last, empty one ends it
+                    if chunk["choices"][0]["finish_reason"] == "length":
+                        sample.tokens = work.output_tokens
                     continue
                 now = time.perf_counter()
                 if last is None:
@@ -269,7 +288,7 @@ async def bench_http(target: str, base_url: str, work: Workload, pid: int) -> li
         return await run_levels(
             target,
             work,
-            lambda stream: http_one(session, model, work, stream),
+            lambda stream: http_one(session, target, model, work, stream),
             cpu_seconds(pid),
             in_process=False,
         )
@@ -375,6 +394,37 @@ def vllm_serve_command(args: argparse.Namespace, port: int) -> list[str]:
     return command
 
 
+def llamacpp_command(port: int) -> list[str]:
+    """llama-cpp-python's server on the embedded model's GGUF, threads = the engine's cores."""
+    from server.embedded_model import gguf_path
+
+    python = subprocess.run(
+        [str(ROOT / "scripts/setup_llamacpp.sh")], check=True, capture_output=True, text=True
+    ).stdout.strip()
+    threads = str(len(os.sched_getaffinity(0)))
+    return [
+        str(ROOT / python),
+        "-m",
+        "llama_cpp.server",
+        "--model",
+        str(gguf_path()),
+        "--model_alias",
+        "llamacpp",
+        "--n_ctx",
+        "2048",
+        "--n_threads",
+        threads,
+        "--n_threads_batch",
+        threads,
+        # By default a new request interrupts a stream in progress (15 of 16 streams lost
+        # at 4 clients); queued instead, one at a time, as its single context allows.
+        "--interrupt_requests",
+        "false",
+        "--port",
+        str(port),
+    ]
+
+
 def report(result: Result) -> None:
     mode = "stream" if result.stream else "whole "
     print(
@@ -384,6 +434,9 @@ def report(result: Result) -> None:
         f"front cpu {result.front_cpu_us_per_token:6.1f} us/tok  errors {result.errors}",
         flush=True,
     )
+
+
+READY_PATHS = {"llamacpp": "/v1/models"}  # llama-cpp-python's server has no /health
 
 
 def run_target(target: str, args: argparse.Namespace, work: Workload) -> list[Result]:
@@ -429,6 +482,8 @@ def run_target(target: str, args: argparse.Namespace, work: Workload) -> list[Re
             "warning",
             *shlex.split(args.variants.get(target.removeprefix("server:"), "")),
         ]
+    elif target == "llamacpp":
+        command = llamacpp_command(port)
     else:
         command = vllm_serve_command(args, port)
     with open(args.out.with_suffix(f".{target}.log"), "wb") as log:
@@ -436,7 +491,7 @@ def run_target(target: str, args: argparse.Namespace, work: Workload) -> list[Re
             command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=environment
         )
     try:
-        wait_ready(base_url, process, timeout=1800)
+        wait_ready(base_url, process, timeout=1800, path=READY_PATHS.get(target, "/health"))
         print(f"[{target}] ready", flush=True)
         return asyncio.run(bench_http(target, base_url, work, process.pid))
     finally:
@@ -462,8 +517,18 @@ def common_args(args: argparse.Namespace) -> list[str]:
 
 def workload(args: argparse.Namespace) -> Workload:
     # a fixed, model-independent prompt: token ids 1000..1000+P (every vocabulary has them)
+    from transformers import AutoTokenizer
+
     prompt = [1000 + (i * 7) % 5000 for i in range(args.prompt_tokens)]
-    return Workload(prompt, args.output_tokens, args.concurrency, args.requests)
+    tokenizer = AutoTokenizer.from_pretrained(resolve(args)[1])
+    return Workload(
+        prompt,
+        tokenizer.decode(prompt),
+        tokenizer.eos_token_id,
+        args.output_tokens,
+        args.concurrency,
+        args.requests,
+    )
 
 
 def ratios(runs: list[list[Result]], medians: list[Result]) -> list[dict]:
@@ -475,7 +540,7 @@ def ratios(runs: list[list[Result]], medians: list[Result]) -> list[dict]:
         if target != "server":
             continue
         row: dict = {"concurrency": level, "stream": stream}
-        for other in ("vllm", "inprocess"):
+        for other in ("vllm", "inprocess", "llamacpp"):
             o = index.get((other, level, stream))
             if not (o and o.output_tokens_per_s):
                 continue
@@ -507,6 +572,7 @@ STYLES = {
     "server": ("#3b7dd8", "this server"),
     "vllm": ("#e0662b", "vllm serve"),
     "inprocess": ("#555555", "engine in-process"),
+    "llamacpp": ("#b8860b", "llama.cpp (llama-cpp-python)"),
 }
 
 
@@ -576,7 +642,7 @@ def chart(results: list[Result], path: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--config", default="config/cpu.yaml")
-    parser.add_argument("--targets", nargs="+", choices=TARGETS, default=list(TARGETS))
+    parser.add_argument("--targets", nargs="+", choices=TARGETS, default=list(DEFAULT_TARGETS))
     parser.add_argument("--concurrency", nargs="+", type=int, default=[1, 4, 16, 64])
     parser.add_argument("--prompt-tokens", type=int, default=64)
     parser.add_argument("--output-tokens", type=int, default=64)

@@ -79,7 +79,7 @@ def phases(lines: list[tuple[float, str]], answered: float) -> list[Phase]:
     first = starts[0][1] if starts else answered
     if first > 0:
         out.append(Phase("clone and script start", first))
-    for (name, at), following in zip(starts, [*(s for _, s in starts[1:]), answered]):
+    for (name, at), following in zip(starts, [*(s for _, s in starts[1:]), answered], strict=True):
         out.append(Phase(name, following - at))
     return out
 

@@ -16,14 +16,16 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def wait_ready(base_url: str, process: subprocess.Popen[bytes], timeout: float) -> float:
-    """Seconds until /health answered 200; stops the script if the server exits first."""
+def wait_ready(
+    base_url: str, process: subprocess.Popen[bytes], timeout: float, path: str = "/health"
+) -> float:
+    """Seconds until `path` answered 200; stops the script if the server exits first."""
     started = time.monotonic()
     while time.monotonic() - started < timeout:
         if process.poll() is not None:
             raise SystemExit(f"the server exited with {process.returncode}")
         try:
-            if httpx.get(f"{base_url}/health", timeout=2).status_code == 200:
+            if httpx.get(f"{base_url}{path}", timeout=2).status_code == 200:
                 print(flush=True)
                 return time.monotonic() - started
         except httpx.TransportError:

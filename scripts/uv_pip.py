@@ -1,6 +1,7 @@
 """`uv pip ARGS`, seeing the packages pip would: uv does not read pip's configuration, so this
-reads it (`pip config list`: its files merged, then the PIP_* environment) and passes on what decides where packages come from — find-links, index URLs, constraints,
-no-index, the certificate bundle, the timeout. uv's default of taking each package from the
+reads it (`pip config list`: its files merged, then the PIP_* environment) and passes on
+what decides where packages come from: find-links, index URLs, constraints, no-index, the
+certificate bundle, the timeout. uv's default of taking each package from the
 first index that has it is set to pip's: the best version across all of them.
 
     python scripts/uv_pip.py UV PYTHON install -q torch==2.13.0+cpu

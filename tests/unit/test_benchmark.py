@@ -74,3 +74,14 @@ def test_ratios_of_medians_with_per_round_range():
     assert row["tokens_vs_vllm_range"] == [pytest.approx(300 / 330, abs=1e-3), 1.1]
     assert row["tokens_vs_inprocess"] == pytest.approx(320 / 320)
     assert row["ttft_p50_delta_ms_vs_vllm"] == 0.0
+
+
+def test_llamacpp_gets_text_and_a_banned_eos():
+    work = benchmark.Workload([1000, 1007], "ab", 2, 64, [1], 8)
+    body = benchmark.completion_body("llamacpp", "m", work, stream=True)
+    assert body["prompt"] == "ab"
+    assert body["logit_bias"] == {"2": -100}
+    assert "ignore_eos" not in body and "stream_options" not in body
+    ours = benchmark.completion_body("server", "m", work, stream=True)
+    assert ours["prompt"] == [1000, 1007] and ours["ignore_eos"] is True
+    assert ours["stream_options"] == {"include_usage": True}

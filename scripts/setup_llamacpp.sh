@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Set up .venv-llamacpp for scripts/benchmark.py's llama.cpp target: llama-cpp-python's
+# OpenAI server, built from its PyPI source distribution for this CPU (llama.cpp's native
+# build: -march=native), in its own environment. The build takes several minutes on two
+# cores, once: uv keeps the built wheel in its cache. Idempotent; prints the environment's
+# Python last.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+source scripts/venv.sh
+VENV=.venv-llamacpp
+PACKAGE="llama-cpp-python[server]==0.3.36"
+
+stamp=$VENV/.setup-stamp
+want=$(cat scripts/setup_llamacpp.sh scripts/venv.sh scripts/uv_pip.py | sha256sum | cut -c1-16)
+if [[ -f $stamp && $(cat "$stamp") == "$want" ]]; then
+    echo "setup_llamacpp: environment up to date ($VENV)" >&2
+else
+    venv_create "$VENV" "setup_llamacpp:" >&2
+    echo "setup_llamacpp: $PACKAGE (built from source: minutes, once)" >&2
+    venv_install "$VENV" -q "$PACKAGE" >&2
+    echo "$want" > "$stamp"
+fi
+echo "$VENV/bin/python"
