@@ -37,7 +37,7 @@ PHASES = (
     ("environment", "setup: [1/"),
     ("packages", "setup: [2/"),
     ("model conversion", "Preparing the embedded model"),
-    ("server and engine start", "Embedded model: "),
+    ("server and engine start", "Embedded model ready in"),
     ("first request", "engine ready"),
 )
 

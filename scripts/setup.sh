@@ -2,7 +2,7 @@
 # Set up .venv with the CPU stack and prepare the embedded model. Idempotent: a second run
 # with nothing changed returns in about a second. SETUP_EXTRAS picks the extras (default
 # "cpu,dev"; serve.sh and the CPU Docker image use "cpu"); extras installed before are kept.
-# SETUP_PIP=1 installs with pip instead of uv.
+# SETUP_PIP=1 installs with pip instead of uv; SETUP_MODEL=0 skips the model's conversion.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -46,4 +46,7 @@ if ! ls /usr/lib/*-linux-gnu/libtcmalloc_minimal.so.4 >/dev/null 2>&1 \
 fi
 
 # [3/3] The embedded model: converted once into the cache directory, skipped when already there.
-HF_HUB_OFFLINE=1 "$PY" -m server.embedded_model
+# SETUP_MODEL=0 leaves it to the server's start (serve.sh: one process importing torch).
+if [[ ${SETUP_MODEL:-1} == 1 ]]; then
+    HF_HUB_OFFLINE=1 "$PY" -m server.embedded_model
+fi
