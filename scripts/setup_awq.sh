@@ -15,5 +15,7 @@ if [[ -f $stamp && $(cat "$stamp") == "$want" ]]; then
     echo "setup_awq: environment up to date ($VENV)"
     exit 0
 fi
-venv_with_cpu_torch "$VENV" "setup_awq:" "$LLMCOMPRESSOR"
+venv_create "$VENV" "setup_awq: [1/2]"
+echo "setup_awq: [2/2] torch (CPU build), $LLMCOMPRESSOR"
+venv_with_cpu_torch "$VENV" "$LLMCOMPRESSOR"
 echo "$want" > "$stamp"

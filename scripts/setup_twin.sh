@@ -22,7 +22,9 @@ want=$(cat scripts/setup_twin.sh scripts/venv.sh scripts/uv_pip.py | sha256sum |
 if [[ -f $stamp && $(cat "$stamp") == "$want" ]]; then
     echo "setup_twin: environment up to date ($VENV)" >&2
 else
-    venv_with_cpu_torch "$VENV" "setup_twin:" "${PACKAGES[@]}" >&2
+    venv_create "$VENV" "setup_twin: [1/2]" >&2
+    echo "setup_twin: [2/2] torch (CPU build), ${PACKAGES[*]}" >&2
+    venv_with_cpu_torch "$VENV" "${PACKAGES[@]}" >&2
     echo "$want" > "$stamp"
 fi
 

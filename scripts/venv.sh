@@ -17,17 +17,22 @@ venv_create() {
         echo "$label creating $venv with $($python --version)"
         "$python" -m venv "$venv"
     fi
-    if [[ ! -x $venv/bin/uv && ${SETUP_PIP:-0} != 1 ]]; then
+    if [[ ${SETUP_PIP:-0} != 1 && ! -x $venv/bin/uv ]]; then
         "$venv/bin/python" -m pip --disable-pip-version-check install -q "$UV" 2>/dev/null \
             || echo "$label $UV not available: installing with pip"
     fi
+}
+
+# venv_has_uv VENV: whether installs into VENV go through uv.
+venv_has_uv() {
+    [[ ${SETUP_PIP:-0} != 1 && -x $1/bin/uv ]]
 }
 
 # venv_install VENV PIP-INSTALL-ARGS...: by uv where the environment has it, else by pip.
 venv_install() {
     local venv=$1
     shift
-    if [[ -x $venv/bin/uv && ${SETUP_PIP:-0} != 1 ]]; then
+    if venv_has_uv "$venv"; then
         # Bytecode compiled at install, as pip does: left to the first start, it costs the
         # server's first start about 25 s (measured, scripts/first_answer.py).
         "$venv/bin/python" scripts/uv_pip.py "$venv/bin/uv" "$venv/bin/python" install \
@@ -37,13 +42,11 @@ venv_install() {
     fi
 }
 
-# venv_with_cpu_torch VENV LABEL PIP-INSTALL-ARGS...: the environment with the CPU torch and
-# whatever else is asked for, resolved together.
+# venv_with_cpu_torch VENV PIP-INSTALL-ARGS...: the CPU torch and whatever else is asked
+# for, resolved together, into an environment venv_create made.
 venv_with_cpu_torch() {
-    local venv=$1 label=$2
-    shift 2
-    venv_create "$venv" "$label"
-    echo "$label torch (CPU build)${*:+ and $*}"
+    local venv=$1
+    shift
     if ! venv_install "$venv" -q "$TORCH" "$@" 2>/dev/null; then
         venv_install "$venv" -q --extra-index-url "$TORCH_INDEX" "$TORCH" "$@"
     fi
