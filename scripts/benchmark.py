@@ -517,18 +517,17 @@ def common_args(args: argparse.Namespace) -> list[str]:
 
 def workload(args: argparse.Namespace) -> Workload:
     # a fixed, model-independent prompt: token ids 1000..1000+P (every vocabulary has them)
-    from transformers import AutoTokenizer
-
     prompt = [1000 + (i * 7) % 5000 for i in range(args.prompt_tokens)]
-    tokenizer = AutoTokenizer.from_pretrained(resolve(args)[1])
-    return Workload(
-        prompt,
-        tokenizer.decode(prompt),
-        tokenizer.eos_token_id,
-        args.output_tokens,
-        args.concurrency,
-        args.requests,
-    )
+    text, eos = "", -1
+    if "llamacpp" in args.targets:  # its API takes text: the ids decoded by the model's tokenizer
+        from transformers import AutoTokenizer
+
+        settings, model, _ = resolve(args)
+        if settings.model is not None:
+            raise SystemExit("the llamacpp target serves the embedded model: use a CPU preset")
+        tokenizer = AutoTokenizer.from_pretrained(model)
+        text, eos = tokenizer.decode(prompt), tokenizer.eos_token_id
+    return Workload(prompt, text, eos, args.output_tokens, args.concurrency, args.requests)
 
 
 def ratios(runs: list[list[Result]], medians: list[Result]) -> list[dict]:
