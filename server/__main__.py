@@ -26,9 +26,11 @@ def resolve_model(settings: Settings) -> tuple[str, str]:
 def main(argv: list[str] | None = None) -> None:
     settings = load_settings(sys.argv[1:] if argv is None else argv)
     configure_logging(settings)
-    model, served_name = resolve_model(settings)
-    if Path(model).is_dir():
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    if settings.model is None or Path(settings.model).is_dir():
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")  # read when huggingface_hub is imported
+    converting = None
+    if settings.model is None:
+        converting = embedded_model.convert_in_background(settings.cache_dir)
 
     from vllm.platforms import current_platform
 
@@ -36,6 +38,9 @@ def main(argv: list[str] | None = None) -> None:
     from server.engine import Engine
     from server.engine_config import check_parallelism, engine_args, engine_environment
 
+    model, served_name = resolve_model(settings)  # waits for a conversion still running
+    if converting is not None:
+        converting.wait()
     check_parallelism(settings, current_platform.is_cpu())
     environment = engine_environment(settings)
     if environment:

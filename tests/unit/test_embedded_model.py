@@ -1,3 +1,4 @@
+import time
 from pathlib import Path
 
 import pytest
@@ -52,3 +53,28 @@ def test_an_older_conversion_is_replaced(tmp_path: Path, monkeypatch):
     embedded_model.prepare(tmp_path)
     assert embedded_model.is_prepared(tmp_path)
     assert not old.exists()
+
+
+def test_no_background_conversion_once_prepared(tmp_path: Path, monkeypatch):
+    monkeypatch.setattr(embedded_model, "_convert", lambda source, out: None)
+    monkeypatch.setattr(embedded_model, "gguf_path", lambda: tmp_path / "x.gguf")
+    embedded_model.prepare(tmp_path)
+    assert embedded_model.convert_in_background(tmp_path) is None
+
+
+def test_a_start_waits_for_the_background_conversion(tmp_path: Path, capsys):
+    """The real conversion, in its own process; the start's `prepare` blocks on its lock and
+    then finds the folder complete rather than converting a second time."""
+    converting = embedded_model.convert_in_background(tmp_path)
+    assert converting is not None
+    target = embedded_model.model_dir(tmp_path)
+    lock = target.parent / f".{target.name}.lock"
+    started = time.monotonic()
+    while not lock.exists():
+        assert time.monotonic() - started < 60
+        time.sleep(0.05)
+    time.sleep(1)  # the conversion holds the lock by now
+    folder = embedded_model.prepare(tmp_path)
+    assert converting.wait(timeout=120) == 0
+    assert (folder / "config.json").is_file() and embedded_model.is_prepared(tmp_path)
+    assert "Preparing" not in capsys.readouterr().out  # this process did not convert
