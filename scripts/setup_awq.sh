@@ -9,13 +9,11 @@ source scripts/venv.sh
 VENV=.venv-awq
 LLMCOMPRESSOR=llmcompressor==0.14.0.1
 
-stamp=$VENV/.setup-stamp
-want=$(cat scripts/setup_awq.sh scripts/venv.sh scripts/uv_pip.py | sha256sum | cut -c1-16)
-if [[ -f $stamp && $(cat "$stamp") == "$want" ]]; then
+if venv_is_current "$VENV" scripts/setup_awq.sh; then
     echo "setup_awq: environment up to date ($VENV)"
     exit 0
 fi
 venv_create "$VENV" "setup_awq: [1/2]"
 echo "setup_awq: [2/2] torch (CPU build), $LLMCOMPRESSOR"
 venv_with_cpu_torch "$VENV" "$LLMCOMPRESSOR"
-echo "$want" > "$stamp"
+venv_mark_current "$VENV" scripts/setup_awq.sh

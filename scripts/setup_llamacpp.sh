@@ -11,14 +11,12 @@ source scripts/venv.sh
 VENV=.venv-llamacpp
 PACKAGE="llama-cpp-python[server]==0.3.36"
 
-stamp=$VENV/.setup-stamp
-want=$(cat scripts/setup_llamacpp.sh scripts/venv.sh scripts/uv_pip.py | sha256sum | cut -c1-16)
-if [[ -f $stamp && $(cat "$stamp") == "$want" ]]; then
+if venv_is_current "$VENV" scripts/setup_llamacpp.sh; then
     echo "setup_llamacpp: environment up to date ($VENV)" >&2
 else
     venv_create "$VENV" "setup_llamacpp:" >&2
     echo "setup_llamacpp: $PACKAGE (built from source: minutes, once)" >&2
     venv_install "$VENV" -q "$PACKAGE" >&2
-    echo "$want" > "$stamp"
+    venv_mark_current "$VENV" scripts/setup_llamacpp.sh
 fi
 echo "$VENV/bin/python"

@@ -17,15 +17,13 @@ VOCAB_SHA256=967d7190d11c4842eab697079d98d56c2116e10eb617be355a2733bfc132e326
 CACHE=${SAMPLING_SERVER_CACHE_DIR:-$HOME/.cache/sampling-server}
 VOCAB=$CACHE/downloads/ggml-vocab-phi-3.gguf
 
-stamp=$VENV/.setup-stamp
-want=$(cat scripts/setup_twin.sh scripts/venv.sh scripts/uv_pip.py | sha256sum | cut -c1-16)
-if [[ -f $stamp && $(cat "$stamp") == "$want" ]]; then
+if venv_is_current "$VENV" scripts/setup_twin.sh; then
     echo "setup_twin: environment up to date ($VENV)" >&2
 else
     venv_create "$VENV" "setup_twin: [1/2]" >&2
     echo "setup_twin: [2/2] torch (CPU build), ${PACKAGES[*]}" >&2
     venv_with_cpu_torch "$VENV" "${PACKAGES[@]}" >&2
-    echo "$want" > "$stamp"
+    venv_mark_current "$VENV" scripts/setup_twin.sh
 fi
 
 if ! echo "$VOCAB_SHA256  $VOCAB" | sha256sum --check --status 2>/dev/null; then

@@ -51,3 +51,19 @@ venv_with_cpu_torch() {
         venv_install "$venv" -q --extra-index-url "$TORCH_INDEX" "$TORCH" "$@"
     fi
 }
+
+# venv_is_current VENV FILES...: whether VENV was last set up from these very files (its
+# stamp); venv_mark_current VENV FILES... records that it now is.
+venv_is_current() {
+    local venv=$1
+    shift
+    [[ -f $venv/.setup-stamp && $(cat "$venv/.setup-stamp") == "$(_venv_hash "$@")" ]]
+}
+venv_mark_current() {
+    local venv=$1
+    shift
+    _venv_hash "$@" > "$venv/.setup-stamp"
+}
+_venv_hash() {
+    cat "$@" scripts/venv.sh scripts/uv_pip.py | sha256sum | cut -c1-16
+}
