@@ -105,20 +105,19 @@ def identical(run: Run, other: Run) -> int:
 
 
 def compare(name: str, runs: list[Run], reference: Run, preset: Run) -> Comparison:
-    firsts, diffs, same = [], [], 0
+    firsts, diffs = [], []
     for answer, ref in zip(runs[0].answers, reference.answers, strict=True):
         n = next(
             (i for i, (a, b) in enumerate(zip(answer.tokens, ref.tokens, strict=True)) if a != b),
             len(ref.tokens),
         )
-        same += n == len(ref.tokens)
         firsts.append(n)
         diffs += [abs(a - b) for a, b in zip(answer.logprobs[:n], ref.logprobs[:n], strict=True)]
     return Comparison(
         setting=name,
         start_s=[round(r.start_s, 1) for r in runs],
         tokens_per_s=max(r.tokens_per_s for r in runs),
-        identical=same,
+        identical=identical(runs[0], reference),
         identical_to_preset=identical(runs[0], preset),
         questions=len(reference.answers),
         mean_first_difference=round(statistics.mean(firsts), 1),

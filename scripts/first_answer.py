@@ -16,7 +16,6 @@ import argparse
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -25,6 +24,8 @@ import time
 import urllib.request
 from dataclasses import asdict, dataclass
 from pathlib import Path
+
+from local_server import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 QUESTION = {
@@ -46,12 +47,6 @@ PHASES = (
 class Phase:
     name: str
     seconds: float
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def ask(port: int) -> str | None:

@@ -1,13 +1,12 @@
 """What the scripts that start a server of their own share: a free port, and waiting for
-/health with progress."""
+/health with progress. Importable by the system Python (first_answer.py): httpx, from the
+project's environment, is imported where it is used."""
 
 from __future__ import annotations
 
 import socket
 import subprocess
 import time
-
-import httpx
 
 
 def free_port() -> int:
@@ -20,6 +19,8 @@ def wait_ready(
     base_url: str, process: subprocess.Popen[bytes], timeout: float, path: str = "/health"
 ) -> float:
     """Seconds until `path` answered 200; stops the script if the server exits first."""
+    import httpx
+
     started = time.monotonic()
     while time.monotonic() - started < timeout:
         if process.poll() is not None:

