@@ -10,6 +10,7 @@ from typing import Any
 from server.api_error import APIError, sse_error
 from server.engine import Engine
 from server.generation import (
+    CachedTokens,
     Limits,
     check_logit_bias,
     check_model,
@@ -21,15 +22,16 @@ from server.generation import (
     render_messages,
     usage,
 )
-from server.json_schema import check_schema
+from server.json_schema import bounded, check_schema
 from server.logprobs import chat_logprobs
 from server.outputs import ChoiceOutput
-from server.sampling import OutputRequest
+from server.sampling import EffectiveSampling, OutputRequest, resolve
 from server.schemas.chat import (
     ChatCompletion,
     ChatCompletionChunk,
     ChatCompletionMessage,
     ChatCompletionRequest,
+    ChatCompletionTokenLogprob,
     Choice,
     ChoiceDelta,
     ChunkChoice,
@@ -121,6 +123,17 @@ class ChatCompletions:
         )
         return PreparedChat(request, prompt_ids, output, tools)
 
+    def sampling(self, prepared: PreparedChat) -> EffectiveSampling:
+        """The values the request samples with (its own, its preset's, the defaults)."""
+        return resolve(prepared.request, self._defaults)
+
+    def logprobs(
+        self, prepared: PreparedChat, delta: ChoiceOutput
+    ) -> list[ChatCompletionTokenLogprob]:
+        if not prepared.request.logprobs or delta.logprobs is None:
+            return []
+        return chat_logprobs(delta.logprobs, self._engine.vocabulary).content or []
+
     def deltas(self, prepared: PreparedChat, request_id: str) -> AsyncIterator[ChoiceOutput]:
         return choice_deltas(
             self._engine,
@@ -157,12 +170,14 @@ class ChatCompletions:
                 )
             )
         completion_tokens = sum(len(d.token_ids) for d in finals.values())
+        cached = finals[0].cached_tokens if 0 in finals else 0
         return ChatCompletion(
             id=request_id,
             created=now(),
             model=self._engine.info.id,
             choices=choices,
-            usage=usage(len(prepared.prompt_ids), completion_tokens),
+            usage=usage(len(prepared.prompt_ids), completion_tokens, cached),
+            system_fingerprint=self._engine.info.fingerprint,
         )
 
     async def stream(self, prepared: PreparedChat) -> AsyncIterator[str]:
@@ -172,15 +187,17 @@ class ChatCompletions:
         request = prepared.request
         request_id = new_id("chatcmpl")
         created = now()
-        model = self._engine.info.id
+        info = self._engine.info
+        cached = CachedTokens()
 
         def chunk(choice: ChunkChoice | None = None, totals: Usage | None = None) -> str:
             body = ChatCompletionChunk(
                 id=request_id,
                 created=created,
-                model=model,
+                model=info.id,
                 choices=[choice] if choice else [],
                 usage=totals,
+                system_fingerprint=info.fingerprint,
             )
             return f"data: {body.model_dump_json()}\n\n"
 
@@ -191,6 +208,7 @@ class ChatCompletions:
         try:
             async for delta in self.deltas(prepared, request_id):
                 completion_tokens += len(delta.token_ids)
+                cached.see(delta)
                 logprobs = None
                 if request.logprobs and delta.logprobs is not None:
                     logprobs = chat_logprobs(delta.logprobs, self._engine.vocabulary)
@@ -223,7 +241,8 @@ class ChatCompletions:
             yield sse_error(error)
         else:
             if request.stream_options and request.stream_options.include_usage:
-                yield chunk(totals=usage(len(prepared.prompt_ids), completion_tokens))
+                totals = usage(len(prepared.prompt_ids), completion_tokens, cached.total)
+                yield chunk(totals=totals)
         yield "data: [DONE]\n\n"
 
 
@@ -233,4 +252,4 @@ def _json_schema(request: ChatCompletionRequest, param: str) -> dict[str, Any] |
         return None
     schema = request.response_format.json_schema.schema_
     check_schema(schema, param)
-    return schema
+    return bounded(schema)

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from server.api_error import APIError, sse_error
 from server.engine import Engine
 from server.generation import (
+    CachedTokens,
     Limits,
     check_logit_bias,
     check_model,
@@ -182,29 +183,35 @@ class Completions:
             )
         prompt_tokens = sum(len(p.ids) for p in prepared.prompts)
         generated = sum(self._completion_tokens(prepared, d) for d in finals.values())
+        cached = CachedTokens(prepared.request.n)
+        for delta in finals.values():
+            cached.see(delta)
         return Completion(
             id=request_id,
             created=now(),
             model=self._engine.info.id,
             choices=choices,
-            usage=usage(prompt_tokens, generated),
+            usage=usage(prompt_tokens, generated, cached.total),
+            system_fingerprint=self._engine.info.fingerprint,
         )
 
     async def stream(self, prepared: PreparedCompletion) -> AsyncIterator[str]:
         request = prepared.request
         request_id = new_id("cmpl")
         created = now()
-        model = self._engine.info.id
+        info = self._engine.info
         states: dict[int, _ChoiceState] = {}
         generated = 0
+        cached = CachedTokens(request.n)
 
         def event(choices: list[CompletionChoice], with_usage: bool = False) -> str:
             body = Completion(
                 id=request_id,
                 created=created,
-                model=model,
+                model=info.id,
                 choices=choices,
-                usage=usage(prompt_tokens, generated) if with_usage else None,
+                usage=usage(prompt_tokens, generated, cached.total) if with_usage else None,
+                system_fingerprint=info.fingerprint,
             )
             return f"data: {body.model_dump_json()}\n\n"
 
@@ -212,6 +219,7 @@ class Completions:
         try:
             async for delta in self._deltas(prepared, request_id):
                 generated += self._completion_tokens(prepared, delta)
+                cached.see(delta)
                 text, logprobs = self._render(
                     prepared, delta, states.setdefault(delta.index, _ChoiceState())
                 )

@@ -21,7 +21,9 @@ from vllm.sampling_params import RequestOutputKind
 from vllm.v1.engine.async_llm import AsyncLLM
 
 from server.engine_config import fit_context
+from server.fingerprint import system_fingerprint, weights_identity
 from server.metrics import Metrics
+from server.template_tokens import encode_chat, holds_markers, markers
 from server.tools.render import TemplateTraits
 from server.vocabulary import Vocabulary, is_byte_level
 
@@ -34,6 +36,7 @@ class ModelInfo:
     max_model_len: int
     vocab_size: int
     template: TemplateTraits = field(default_factory=TemplateTraits)
+    fingerprint: str = "fp_unknown"
 
 
 def takes_tools(chat_template: Any) -> bool:
@@ -65,6 +68,7 @@ class Engine:
     ) -> None:
         self._llm = llm
         self._tokenizer = llm.get_tokenizer()
+        self._markers = markers(self._tokenizer)
         self.info = info
         self.vocabulary = vocabulary
         self._metrics = metrics
@@ -108,6 +112,9 @@ class Engine:
                 takes_tools=takes_tools(tokenizer.chat_template),
                 writes_tool_turns=writes_role(tokenizer, "tool"),
             ),
+            fingerprint=system_fingerprint(
+                vars(args), weights_identity(str(args.model), model_config.revision)
+            ),
         )
         return cls(llm, info, vocabulary, metrics)
 
@@ -117,14 +124,22 @@ class Engine:
         add_generation_prompt: bool = True,
         tools: list[dict[str, Any]] | None = None,
     ) -> list[int]:
-        ids = self._tokenizer.apply_chat_template(
-            list(messages),
-            tools=tools,
-            add_generation_prompt=add_generation_prompt,
-            tokenize=True,
-            return_dict=False,
+        """Messages whose text holds the model's control-token text are tokenized so that
+        it stays text (server/template_tokens.py); any other conversation whole."""
+        render = {"tools": tools, "add_generation_prompt": add_generation_prompt}
+        if holds_markers(messages, self._markers):
+            ids = encode_chat(self._tokenizer, messages, self._markers, **render)
+            if ids is None:
+                raise ValueError(
+                    "a message holds the model's control-token text, which this chat "
+                    "template does not keep apart from its own markers"
+                )
+            return ids
+        return list(
+            self._tokenizer.apply_chat_template(
+                list(messages), tokenize=True, return_dict=False, **render
+            )
         )
-        return list(ids)
 
     def encode(self, text: str, add_special_tokens: bool = True) -> list[int]:
         """Prompt text as vLLM's own completions endpoint tokenizes it (with BOS where the

@@ -38,6 +38,7 @@ class ChoiceOutput:
     logprobs: tuple[TokenLogprob, ...] | None
     finish_reason: str | None
     prompt_logprobs: tuple[TokenLogprob | None, ...] | None
+    cached_tokens: int = 0  # prompt tokens the engine's prefix cache already held
 
 
 def token_logprob(token_id: int, candidates: Mapping[int, Logprob], top_n: int) -> TokenLogprob:
@@ -87,4 +88,5 @@ def to_delta(out: RequestOutput, index: int, top_n: int) -> ChoiceOutput:
         logprobs=logprobs,
         finish_reason=completion.finish_reason,
         prompt_logprobs=_prompt_logprobs(out.prompt_token_ids or (), out.prompt_logprobs, top_n),
+        cached_tokens=out.num_cached_tokens or 0,
     )

@@ -4,20 +4,24 @@ a function_call item for each call, in the order the model wrote them, every eve
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Sequence
 
 from pydantic import BaseModel
 
 from server.generation import new_id
+from server.schemas.chat import ChatCompletionTokenLogprob
 from server.schemas.responses import OutputFunctionCall, OutputItem, OutputMessage, OutputText
 from server.tools.parse import ArgumentsPiece, CallBegins, CallEnds, Event, TextPiece
 
 
 class ResponseEvents:
-    def __init__(self) -> None:
+    def __init__(self, call_item: Callable[[CallBegins], OutputFunctionCall]) -> None:
         self.items: list[OutputItem] = []
+        self._call_item = call_item
         self._sequence = 0
         self._message: OutputMessage | None = None
         self._text = ""
+        self._logprobs: list[ChatCompletionTokenLogprob] = []
         self._calls: dict[int, OutputFunctionCall] = {}
 
     def event(self, kind: str, **fields: object) -> str:
@@ -27,18 +31,15 @@ class ResponseEvents:
         self._sequence += 1
         return f"event: {kind}\ndata: {json.dumps(body)}\n\n"
 
-    def on(self, piece: Event, status: str) -> list[str]:
-        """The events of one piece of the answer; `status` is the answer's if it ends here."""
+    def on(
+        self, piece: Event, status: str, logprobs: Sequence[ChatCompletionTokenLogprob] = ()
+    ) -> list[str]:
+        """The events of one piece of the answer; `status` is the answer's if it ends here;
+        `logprobs` are the tokens of a text piece (when asked for)."""
         if isinstance(piece, TextPiece):
-            return self.text(piece.text)
+            return self.text(piece.text, logprobs)
         if isinstance(piece, CallBegins):
-            item = OutputFunctionCall(
-                id=new_id("fc"),
-                call_id=piece.id,
-                name=piece.name,
-                arguments="",
-                status="in_progress",
-            )
+            item = self._call_item(piece)
             closing = self.close_message("completed")
             self._calls[piece.index] = item
             self.items.append(item)
@@ -72,10 +73,11 @@ class ResponseEvents:
             self.event("response.output_item.done", output_index=index, item=item),
         ]
 
-    def text(self, text: str) -> list[str]:
+    def text(self, text: str, logprobs: Sequence[ChatCompletionTokenLogprob] = ()) -> list[str]:
         lines = [] if self._message is not None else self.open_message()
         assert self._message is not None
         self._text += text
+        self._logprobs += logprobs
         lines.append(
             self.event(
                 "response.output_text.delta",
@@ -83,7 +85,7 @@ class ResponseEvents:
                 output_index=self.items.index(self._message),
                 content_index=0,
                 delta=text,
-                logprobs=[],
+                logprobs=[entry.model_dump(mode="json") for entry in logprobs],
             )
         )
         return lines
@@ -108,11 +110,16 @@ class ResponseEvents:
             return []
         message, self._message = self._message, None
         at = {"item_id": message.id, "output_index": self.items.index(message)}
-        part = OutputText(text=self._text)
+        part = OutputText(text=self._text, logprobs=self._logprobs)
         message.content, message.status = [part], status  # type: ignore[assignment]
+        done_logprobs = [entry.model_dump(mode="json") for entry in self._logprobs]
         return [
             self.event(
-                "response.output_text.done", **at, content_index=0, text=self._text, logprobs=[]
+                "response.output_text.done",
+                **at,
+                content_index=0,
+                text=self._text,
+                logprobs=done_logprobs,
             ),
             self.event("response.content_part.done", **at, content_index=0, part=part),
             self.event("response.output_item.done", output_index=at["output_index"], item=message),

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 
 from server.api_error import APIError
 from server.chat import ChatCompletions, FieldNames, PreparedChat
-from server.generation import new_id, now
+from server.generation import CachedTokens, new_id, now
 from server.response_events import ResponseEvents
 from server.schemas.chat import (
     ChatCompletionRequest,
@@ -17,11 +17,14 @@ from server.schemas.chat import (
     ResponseFormatJSONSchema,
 )
 from server.schemas.responses import (
+    AllowedToolsChoice,
     FormatJSONObject,
     FormatJSONSchema,
     FunctionCallItem,
     FunctionCallOutputItem,
     IncompleteDetails,
+    InputMessage,
+    InputTokensDetails,
     NamedFunctionChoice,
     OutputFunctionCall,
     OutputItem,
@@ -30,6 +33,7 @@ from server.schemas.responses import (
     Response,
     ResponseCreateRequest,
     ResponseUsage,
+    TextConfig,
 )
 from server.schemas.tools import FunctionCall, MessageToolCall
 from server.tools.parse import CallParser, Event, TextPiece
@@ -50,16 +54,16 @@ NAMES = FieldNames(
 )
 
 
-def to_chat(request: ResponseCreateRequest) -> ChatCompletionRequest:
+def to_messages(request: ResponseCreateRequest) -> list[ChatMessage]:
     """Input items become chat messages: the calls of one turn join one assistant message,
-    each call's output becomes a tool message."""
+    each call's output becomes a tool message; reasoning items (another model's) are not
+    read. An answer's output sent back comes in as it went out."""
     messages: list[ChatMessage] = []
     if request.instructions:
         messages.append(ChatMessage(role="system", content=request.instructions))
-    items = [] if isinstance(request.input, str) else request.input
     if isinstance(request.input, str):
-        messages.append(ChatMessage(role="user", content=request.input))
-    for item in items:
+        return [*messages, ChatMessage(role="user", content=request.input)]
+    for item in request.input:
         if isinstance(item, FunctionCallItem):
             call = MessageToolCall(
                 id=item.call_id,
@@ -73,10 +77,14 @@ def to_chat(request: ResponseCreateRequest) -> ChatCompletionRequest:
                 messages.append(ChatMessage(role="assistant", tool_calls=[call]))
         elif isinstance(item, FunctionCallOutputItem):
             messages.append(
-                ChatMessage(role="tool", content=item.output, tool_call_id=item.call_id)
+                ChatMessage(role="tool", content=item.text(), tool_call_id=item.call_id)
             )
-        else:
+        elif isinstance(item, InputMessage):
             messages.append(ChatMessage(role=item.role, content=item.text()))
+    return messages
+
+
+def to_chat(request: ResponseCreateRequest) -> ChatCompletionRequest:
     text_format = request.text.format if request.text else None
     response_format: ResponseFormatJSONObject | ResponseFormatJSONSchema | None = None
     if isinstance(text_format, FormatJSONObject):
@@ -90,22 +98,26 @@ def to_chat(request: ResponseCreateRequest) -> ChatCompletionRequest:
         )
     return ChatCompletionRequest(
         model=request.model,
-        messages=messages,
+        messages=to_messages(request),
         max_completion_tokens=request.max_output_tokens,
         temperature=request.temperature,
         top_p=request.top_p,
         top_k=request.top_k,
         min_p=request.min_p,
+        presence_penalty=request.presence_penalty,
+        frequency_penalty=request.frequency_penalty,
         seed=request.seed,
         preset=request.preset,
         response_format=response_format,
         stream=request.stream,
-        user=request.user,
+        logprobs=request.wants_logprobs,
+        top_logprobs=request.top_logprobs if request.wants_logprobs else None,
     )
 
 
 def response_tools(request: ResponseCreateRequest) -> ToolPlan | None:
-    """The tools, checked with errors that name the Responses API's own fields."""
+    """The function tools (namespaces flattened, hosted tools left out: the model is not
+    told of them), checked with errors that name the Responses API's own fields."""
     items = [] if isinstance(request.input, str) else request.input
     check_call_ids(
         [
@@ -122,14 +134,26 @@ def response_tools(request: ResponseCreateRequest) -> ToolPlan | None:
             tool.name,
             tool.description,
             NO_PARAMETERS if tool.parameters is None else tool.parameters,
-            f"tools[{i}]",
+            param,
+            namespace,
         )
-        for i, tool in enumerate(request.tools or ())
+        for param, tool, namespace in request.functions()
     ]
-    choice = request.tool_choice
+    choice, limit = request.tool_choice, request.max_tool_calls
+    parallel = request.parallel_tool_calls
+    if not functions and choice == "required":
+        raise APIError(
+            "tool_choice 'required' needs a function tool: hosted tools do not run here.",
+            param="tool_choice",
+        )
+    if not functions and not isinstance(choice, NamedFunctionChoice):
+        return None  # only hosted tools (or none): nothing the model here can call
     if isinstance(choice, NamedFunctionChoice):
-        return plan_tools(functions, None, choice.name, request.parallel_tool_calls)
-    return plan_tools(functions, choice, None, request.parallel_tool_calls)
+        return plan_tools(functions, None, choice.name, parallel, max_calls=limit)
+    if isinstance(choice, AllowedToolsChoice):
+        names = [str(t.get("name")) for t in choice.tools if t.get("type") == "function"]
+        return plan_tools(functions, choice.mode, None, parallel, names, limit)
+    return plan_tools(functions, choice, None, parallel, max_calls=limit)  # type: ignore[arg-type]
 
 
 class Responses:
@@ -143,34 +167,60 @@ class Responses:
     def _response(
         self,
         request: ResponseCreateRequest,
+        prepared: PreparedChat,
         response_id: str,
         created: int,
         output: list[OutputItem],
         finish_reason: str | None,
         usage: ResponseUsage | None,
     ) -> Response:
+        """The Response object with the values this answer used (the effective sampling,
+        not only what was sent)."""
         done = finish_reason is not None
         incomplete = finish_reason == "length"
-        details = IncompleteDetails(reason="max_output_tokens") if incomplete else None
-        text_config = request.text.model_dump(by_alias=True) if request.text else None
         status = "incomplete" if incomplete else ("completed" if done else "in_progress")
+        sampling = self._chat.sampling(prepared)
         return Response(
             id=response_id,
             created_at=created,
+            completed_at=now() if done else None,
             status=status,  # type: ignore[arg-type]
             model=self._chat.model_id,
             output=output if done else [],
             usage=usage,
             instructions=request.instructions,
             max_output_tokens=request.max_output_tokens,
-            temperature=request.temperature,
-            top_p=request.top_p,
-            incomplete_details=details,
-            text=text_config or {"format": {"type": "text"}},
+            max_tool_calls=request.max_tool_calls,
+            temperature=sampling.temperature,
+            top_p=sampling.top_p,
+            top_logprobs=request.top_logprobs,
+            presence_penalty=sampling.presence_penalty,
+            frequency_penalty=sampling.frequency_penalty,
+            incomplete_details=IncompleteDetails(reason="max_output_tokens")
+            if incomplete
+            else None,
+            text=request.text or TextConfig(),
             metadata=request.metadata or {},
             tools=request.tools or [],
             tool_choice=request.tool_choice or ("auto" if request.tools else "none"),
             parallel_tool_calls=request.parallel_tool_calls,
+            prompt_cache_key=request.prompt_cache_key,
+            prompt_cache_retention=request.prompt_cache_retention,
+            safety_identifier=request.safety_identifier,
+            user=request.user,
+        )
+
+    def _call_item(
+        self, prepared: PreparedChat, call_id: str, name: str, arguments: str, status: str
+    ) -> OutputFunctionCall:
+        namespace = prepared.tools.namespace_of(name) if prepared.tools else None
+        return OutputFunctionCall(
+            id=new_id("fc"),
+            call_id=call_id,
+            name=name,
+            arguments=arguments,
+            status=status,  # type: ignore[arg-type]
+            namespace=namespace,
         )
 
     async def create(self, request: ResponseCreateRequest, prepared: PreparedChat) -> Response:
@@ -180,25 +230,26 @@ class Responses:
         output: list[OutputItem] = []
         calls = choice.message.tool_calls or []
         if choice.message.content or not calls:
-            text = OutputText(text=choice.message.content or "")
+            logprobs = choice.logprobs.content if choice.logprobs else None
+            text = OutputText(text=choice.message.content or "", logprobs=logprobs or [])
             output.append(OutputMessage(id=new_id("msg"), status=status, content=[text]))
         output += [
-            OutputFunctionCall(
-                id=new_id("fc"),
-                call_id=call.id,
-                name=call.function.name,
-                arguments=call.function.arguments,
-                status=status,
-            )
-            for call in calls
+            self._call_item(prepared, c.id, c.function.name, c.function.arguments, status)
+            for c in calls
         ]
+        usage = completion.usage
         return self._response(
             request,
+            prepared,
             new_id("resp"),
             completion.created,
             output,
             choice.finish_reason,
-            _usage(completion.usage.prompt_tokens, completion.usage.completion_tokens),
+            _usage(
+                usage.prompt_tokens,
+                usage.completion_tokens,
+                usage.prompt_tokens_details.cached_tokens,
+            ),
         )
 
     async def stream(
@@ -206,25 +257,30 @@ class Responses:
     ) -> AsyncIterator[str]:
         """The Responses event sequence the OpenAI SDK's stream helpers accumulate."""
         response_id, created = new_id("resp"), now()
-        out = ResponseEvents()
-        snapshot = self._response(request, response_id, created, [], None, None)
+        out = ResponseEvents(
+            lambda piece: self._call_item(prepared, piece.id, piece.name, "", "in_progress")
+        )
+        snapshot = self._response(request, prepared, response_id, created, [], None, None)
         yield out.event("response.created", response=snapshot)
         yield out.event("response.in_progress", response=snapshot)
         parser = CallParser() if prepared.parses_calls else None
         if parser is None:  # plain text: the message item from the start, as before tools
             for line in out.open_message():
                 yield line
-        finish, completion_tokens = None, 0
+        finish, completion_tokens, cached = None, 0, CachedTokens()
         try:
             async for delta in self._chat.deltas(prepared, response_id):
                 completion_tokens += len(delta.token_ids)
+                cached.see(delta)
                 finish = delta.finish_reason or finish
+                logprobs = self._chat.logprobs(prepared, delta)
                 pieces: list[Event] = [TextPiece(delta.text)] if delta.text else []
                 if parser is not None:
                     pieces = parser.feed(delta.text) + (parser.finish() if finish else [])
                 for piece in pieces:
-                    for line in out.on(piece, _status(finish)):
+                    for line in out.on(piece, _status(finish), logprobs):
                         yield line
+                        logprobs = []  # a delta's logprobs go with its first text event
         except APIError as error:
             # The Responses stream's own error event, with what went wrong, then nothing more.
             yield out.event("error", code=error.code, message=error.message, param=error.param)
@@ -236,11 +292,12 @@ class Responses:
             yield line
         final = self._response(
             request,
+            prepared,
             response_id,
             created,
             out.items,
             finish or "stop",
-            _usage(len(prepared.prompt_ids), completion_tokens),
+            _usage(len(prepared.prompt_ids), completion_tokens, cached.total),
         )
         kind = "response.incomplete" if final.status == "incomplete" else "response.completed"
         yield out.event(kind, response=final)
@@ -250,9 +307,10 @@ def _status(finish: str | None) -> str:
     return "incomplete" if finish == "length" else "completed"
 
 
-def _usage(input_tokens: int, output_tokens: int) -> ResponseUsage:
+def _usage(input_tokens: int, output_tokens: int, cached_tokens: int) -> ResponseUsage:
     return ResponseUsage(
         input_tokens=input_tokens,
+        input_tokens_details=InputTokensDetails(cached_tokens=cached_tokens),
         output_tokens=output_tokens,
         total_tokens=input_tokens + output_tokens,
     )

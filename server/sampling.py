@@ -8,6 +8,7 @@ from typing import Any
 from vllm import SamplingParams
 from vllm.sampling_params import RequestOutputKind, StructuredOutputsParams
 
+from server.json_schema import bounded
 from server.pipeline import Filters
 from server.presets import PRESETS
 from server.schemas.common import SamplingKnobs
@@ -87,6 +88,11 @@ def choice_seed(seed: int | None, index: int) -> int | None:
     return None if seed is None else (seed + index) % 2**64
 
 
+# vLLM needs top_p > 0; the smallest positive value keeps what top_p 0 means, only the most
+# likely token (the nucleus always keeps one).
+MIN_TOP_P = 1e-9
+
+
 def to_sampling_params(
     sampling: EffectiveSampling,
     output: OutputRequest,
@@ -96,7 +102,7 @@ def to_sampling_params(
     return SamplingParams(
         n=1,
         temperature=sampling.temperature,
-        top_p=sampling.top_p,
+        top_p=max(sampling.top_p, MIN_TOP_P),
         top_k=sampling.top_k,
         min_p=sampling.min_p,
         presence_penalty=sampling.presence_penalty,
@@ -114,7 +120,7 @@ def to_sampling_params(
     )
 
 
-_SCALAR = {"type": ["string", "number", "boolean", "null"]}
+_SCALAR = bounded({"type": ["string", "number", "boolean", "null"]})
 _SCALARS = {"type": "array", "items": _SCALAR, "maxItems": 8}
 _INNER = {
     "type": "object",

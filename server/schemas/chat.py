@@ -9,13 +9,28 @@ from pydantic import (
     Field,
     StrictBool,
     StrictInt,
+    StrictStr,
     field_serializer,
     model_serializer,
     model_validator,
 )
 
-from server.schemas.common import APIModel, FinishReason, SamplingFields, Usage
-from server.schemas.fields import JSONSchemaBody, MaxTokens, SchemaName
+from server.schemas.common import (
+    APIModel,
+    FinishReason,
+    NoEffectFields,
+    SamplingFields,
+    ServiceTierUsed,
+    Usage,
+)
+from server.schemas.fields import (
+    JSONSchemaBody,
+    MaxTokens,
+    ReasoningEffort,
+    SchemaName,
+    Verbosity,
+)
+from server.schemas.policy import refuse_chat
 from server.schemas.tools import (
     CallId,
     ChatToolChoice,
@@ -28,17 +43,75 @@ from server.schemas.tools import (
 
 class TextContentPart(APIModel):
     type: Literal["text"]
-    text: str
+    text: StrictStr
+
+
+class RefusalContentPart(APIModel):
+    """An assistant's earlier refusal, as the SDK sends a message back."""
+
+    type: Literal["refusal"]
+    refusal: StrictStr
+
+
+class ImageURL(APIModel):
+    url: StrictStr
+    detail: Literal["auto", "low", "high"] | None = None
+
+
+class ImageContentPart(APIModel):
+    type: Literal["image_url"]
+    image_url: ImageURL
+
+
+class InputAudio(APIModel):
+    data: StrictStr
+    format: StrictStr
+
+
+class AudioContentPart(APIModel):
+    type: Literal["input_audio"]
+    input_audio: InputAudio
+
+
+class FileData(APIModel):
+    file_data: StrictStr | None = None
+    file_id: StrictStr | None = None
+    filename: StrictStr | None = None
+
+
+class FileContentPart(APIModel):
+    type: Literal["file"]
+    file: FileData
+
+
+ContentPart = Annotated[
+    TextContentPart | RefusalContentPart | ImageContentPart | AudioContentPart | FileContentPart,
+    Field(discriminator="type"),
+]
+# What a text model reads; the other parts are refused by name (server/schemas/policy.py).
+READABLE_PARTS = (TextContentPart, RefusalContentPart)
+
+
+class AssistantAudio(APIModel):
+    id: StrictStr
+
+
+class LegacyFunctionCall(APIModel):
+    name: StrictStr
+    arguments: StrictStr
 
 
 class ChatMessage(APIModel):
-    role: Literal["system", "developer", "user", "assistant", "tool"]
-    content: str | list[TextContentPart] | None = None
+    role: Literal["system", "developer", "user", "assistant", "tool", "function"]
+    content: str | list[ContentPart] | None = None
     name: str | None = None
     tool_calls: MessageToolCalls | None = None
     tool_call_id: CallId | None = None
     # What the SDK sends back when a client appends our answer's message as it is.
     refusal: str | None = None
+    # Refused when set (an earlier audio answer, the deprecated function call).
+    audio: AssistantAudio | None = None
+    function_call: LegacyFunctionCall | None = None
 
     @model_validator(mode="after")
     def _tool_fields(self) -> ChatMessage:
@@ -49,11 +122,15 @@ class ChatMessage(APIModel):
         return self
 
     def text(self) -> str:
+        """What the model reads: the text parts (an earlier refusal reads as its text)."""
         if self.content is None:
             return ""
         if isinstance(self.content, str):
             return self.content
-        return "".join(part.text for part in self.content)
+        return "".join(
+            part.text if isinstance(part, TextContentPart) else getattr(part, "refusal", "")
+            for part in self.content
+        )
 
 
 class JSONSchema(APIModel):
@@ -82,7 +159,27 @@ ResponseFormat = Annotated[
 ]
 
 
-class ChatCompletionRequest(SamplingFields):
+class PredictionContent(APIModel):
+    type: Literal["content"]
+    content: StrictStr | list[TextContentPart]
+
+
+class AudioOutput(APIModel):
+    voice: StrictStr | dict[str, StrictStr]
+    format: StrictStr
+
+
+class UserLocation(APIModel):
+    type: Literal["approximate"]
+    approximate: dict[str, StrictStr]
+
+
+class WebSearchOptions(APIModel):
+    user_location: UserLocation | None = None
+    search_context_size: Literal["low", "medium", "high"] | None = None
+
+
+class ChatCompletionRequest(SamplingFields, NoEffectFields):
     messages: list[ChatMessage] = Field(min_length=1)
     max_tokens: MaxTokens | None = None
     max_completion_tokens: MaxTokens | None = None
@@ -92,6 +189,14 @@ class ChatCompletionRequest(SamplingFields):
     tools: ChatTools | None = None
     tool_choice: ChatToolChoice | None = None
     parallel_tool_calls: StrictBool = True
+    # Without effect on this model (the README's table): it does not reason, speaks text
+    # at one length, predicts nothing and searches nothing.
+    modalities: list[Literal["text", "audio"]] | None = None
+    reasoning_effort: ReasoningEffort | None = None
+    verbosity: Verbosity | None = None
+    prediction: PredictionContent | None = None
+    web_search_options: WebSearchOptions | None = None
+    audio: AudioOutput | None = None  # refused when set: no audio out
 
     @model_validator(mode="before")
     @classmethod
@@ -111,6 +216,7 @@ class ChatCompletionRequest(SamplingFields):
     def _top_logprobs_needs_logprobs(self) -> ChatCompletionRequest:
         if self.top_logprobs is not None and not self.logprobs:
             raise ValueError("top_logprobs: only allowed when logprobs is true")
+        refuse_chat(self)
         return self
 
     def output_limit(self) -> int | None:
@@ -136,6 +242,7 @@ class ChatCompletionMessage(BaseModel):
     role: Literal["assistant"] = "assistant"
     content: str | None
     refusal: None = None
+    annotations: list[None] = Field(default_factory=list)  # no web search: none
     tool_calls: list[ToolCall] | None = None
 
     @model_serializer(mode="wrap")
@@ -161,7 +268,8 @@ class ChatCompletion(BaseModel):
     model: str
     choices: list[Choice]
     usage: Usage
-    system_fingerprint: str | None = None
+    service_tier: ServiceTierUsed = "default"
+    system_fingerprint: str
 
 
 class ChoiceDelta(BaseModel):
@@ -188,4 +296,5 @@ class ChatCompletionChunk(BaseModel):
     model: str
     choices: list[ChunkChoice]
     usage: Usage | None = None
-    system_fingerprint: str | None = None
+    service_tier: ServiceTierUsed = "default"
+    system_fingerprint: str

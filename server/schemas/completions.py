@@ -4,20 +4,29 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field, StrictBool, StrictInt, StrictStr
+from pydantic import BaseModel, Field, StrictBool, StrictInt, StrictStr, model_validator
 
 from server.schemas.common import FinishReason, SamplingFields, Usage
 from server.schemas.fields import MAX_TOKENS, TokenId
+from server.schemas.policy import refuse_completion
 
 Prompt = StrictStr | list[StrictStr] | list[TokenId] | list[list[TokenId]]
 
 
 class CompletionRequest(SamplingFields):
-    prompt: Prompt
-    max_tokens: StrictInt | None = Field(16, ge=0, le=MAX_TOKENS)
+    # OpenAI's default (and what a null means): the document boundary, a special token in
+    # both served models' vocabularies.
+    prompt: Prompt = "<|endoftext|>"
+    max_tokens: StrictInt = Field(16, ge=0, le=MAX_TOKENS)
     logprobs: StrictInt | None = Field(None, ge=0, le=20)
     echo: StrictBool = False
-    suffix: None = None
+    best_of: StrictInt = Field(1, ge=0, le=20)
+    suffix: StrictStr | None = None
+
+    @model_validator(mode="after")
+    def _refused(self) -> CompletionRequest:
+        refuse_completion(self)
+        return self
 
     def prompt_count(self) -> int:
         """How many prompts the request holds: a list of strings or of token lists is several,
@@ -50,4 +59,4 @@ class Completion(BaseModel):
     model: str
     choices: list[CompletionChoice]
     usage: Usage | None = None
-    system_fingerprint: str | None = None
+    system_fingerprint: str

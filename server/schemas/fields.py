@@ -4,7 +4,7 @@ checks it), and the bounds show in /openapi.json."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, Field, StrictInt, StrictStr
 
@@ -27,7 +27,8 @@ MAX_LOGIT_BIAS = 1024
 NAME_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 
 Temperature = Annotated[float, Field(ge=0.0, le=2.0)]
-TopP = Annotated[float, Field(gt=0.0, le=1.0)]
+# 0 keeps only the most likely token (OpenAI allows it; vLLM needs > 0: server/sampling.py).
+TopP = Annotated[float, Field(ge=0.0, le=1.0)]
 TopK = Annotated[StrictInt, Field(ge=-1, le=TOKEN_ID_MAX, description="-1 or 0: off.")]
 MinP = Annotated[float, Field(ge=0.0, le=1.0)]
 Penalty = Annotated[float, Field(ge=-2.0, le=2.0)]
@@ -43,6 +44,14 @@ LogitBias = Annotated[
 StopString = Annotated[StrictStr, Field(min_length=1, max_length=MAX_STOP_LENGTH)]
 Stop = StopString | Annotated[list[StopString], Field(max_length=MAX_STOP_SEQUENCES)]
 SchemaName = Annotated[str, Field(pattern=NAME_PATTERN)]
+# OpenAI's bounds: 16 pairs, keys up to 64 characters, values up to 512.
+Metadata = Annotated[
+    dict[Annotated[str, Field(max_length=64)], Annotated[StrictStr, Field(max_length=512)]],
+    Field(max_length=16),
+]
+ServiceTier = Literal["auto", "default", "flex", "scale", "priority", "fast", "ultrafast"]
+ReasoningEffort = Literal["none", "minimal", "low", "medium", "high", "xhigh", "max"]
+Verbosity = Literal["low", "medium", "high"]
 
 
 def _depth(value: Any) -> int:
@@ -65,3 +74,39 @@ def _shallow(schema: dict[str, Any]) -> dict[str, Any]:
 
 
 JSONSchemaBody = Annotated[dict[str, Any], AfterValidator(_shallow)]
+
+
+# Deeper JSON in a call's arguments is no real call, and Python's json module recurses.
+MAX_ARGUMENTS_DEPTH = 64
+
+
+def json_text_depth(text: str) -> int:
+    """How deeply the brackets of JSON text nest, counted without parsing (and so without
+    recursion); brackets inside strings do not count."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for char in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth -= 1
+    return deepest
+
+
+def _shallow_arguments(text: str) -> str:
+    if json_text_depth(text) > MAX_ARGUMENTS_DEPTH:
+        raise ValueError(f"the arguments are nested deeper than {MAX_ARGUMENTS_DEPTH} levels")
+    return text
+
+
+CallArguments = Annotated[StrictStr, AfterValidator(_shallow_arguments)]

@@ -5,12 +5,12 @@ from __future__ import annotations
 from pydantic import BaseModel, Field, StrictBool, StrictStr, model_validator
 
 from server.schemas.chat import ChatMessage
-from server.schemas.common import APIModel
+from server.schemas.common import RequestModel
 from server.schemas.fields import TokenId
 from server.schemas.tools import ChatToolChoice, ChatTools
 
 
-class TokenizeRequest(APIModel):
+class TokenizeRequest(RequestModel):
     """Text as the completions endpoint tokenizes it, or messages through the chat template
     as the chat endpoint does."""
 
@@ -39,7 +39,7 @@ class TokenizeResponse(BaseModel):
     token_strs: list[str]
 
 
-class DetokenizeRequest(APIModel):
+class DetokenizeRequest(RequestModel):
     model: str
     tokens: list[TokenId]
 

@@ -3,12 +3,12 @@ assistant message carries, and the calls an answer returns (whole or as stream d
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, StrictBool, StrictStr
 
 from server.schemas.common import APIModel
-from server.schemas.fields import JSONSchemaBody, SchemaName
+from server.schemas.fields import CallArguments, JSONSchemaBody, SchemaName
 
 # OpenAI's own limit on the number of tools in one request.
 MAX_TOOLS = 128
@@ -28,7 +28,23 @@ class ChatTool(APIModel):
     function: FunctionDefinition
 
 
-ChatTools = Annotated[list[ChatTool], Field(max_length=MAX_TOOLS)]
+class CustomToolDefinition(APIModel):
+    name: StrictStr
+    description: StrictStr | None = None
+    format: dict[str, Any] | None = None
+
+
+class ChatCustomTool(APIModel):
+    """A free-form tool: refused (server/schemas/policy.py), every call here is JSON."""
+
+    type: Literal["custom"]
+    custom: CustomToolDefinition
+
+
+ChatTools = Annotated[
+    list[Annotated[ChatTool | ChatCustomTool, Field(discriminator="type")]],
+    Field(max_length=MAX_TOOLS),
+]
 
 
 class FunctionName(APIModel):
@@ -40,15 +56,44 @@ class NamedToolChoice(APIModel):
     function: FunctionName
 
 
+class CustomName(APIModel):
+    name: StrictStr
+
+
+class NamedCustomChoice(APIModel):
+    type: Literal["custom"]
+    custom: CustomName
+
+
+class AllowedTools(APIModel):
+    mode: Literal["auto", "required"]
+    tools: Annotated[
+        list[Annotated[NamedToolChoice | NamedCustomChoice, Field(discriminator="type")]],
+        Field(min_length=1, max_length=MAX_TOOLS),
+    ]
+
+
+class AllowedToolsChoice(APIModel):
+    """Only these of the declared tools may be called; the others are still described."""
+
+    type: Literal["allowed_tools"]
+    allowed_tools: AllowedTools
+
+
 ToolChoiceMode = Literal["none", "auto", "required"]
-ChatToolChoice = ToolChoiceMode | NamedToolChoice
+ChatToolChoice = (
+    ToolChoiceMode
+    | Annotated[
+        NamedToolChoice | NamedCustomChoice | AllowedToolsChoice, Field(discriminator="type")
+    ]
+)
 
 
 class FunctionCall(APIModel):
     """A call as an assistant message carries it: `arguments` is JSON text."""
 
     name: SchemaName
-    arguments: StrictStr
+    arguments: CallArguments
 
 
 class MessageToolCall(APIModel):
@@ -57,7 +102,23 @@ class MessageToolCall(APIModel):
     function: FunctionCall
 
 
-MessageToolCalls = Annotated[list[MessageToolCall], Field(max_length=MAX_CALLS_PER_MESSAGE)]
+class CustomCall(APIModel):
+    name: StrictStr
+    input: StrictStr
+
+
+class MessageCustomCall(APIModel):
+    """A call of a free-form tool: refused with the tools it needs."""
+
+    id: CallId
+    type: Literal["custom"]
+    custom: CustomCall
+
+
+MessageToolCalls = Annotated[
+    list[Annotated[MessageToolCall | MessageCustomCall, Field(discriminator="type")]],
+    Field(max_length=MAX_CALLS_PER_MESSAGE),
+]
 
 
 class CalledFunction(BaseModel):

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from server.json_schema import bounded
 from server.tools.format import CALL_END, CALL_OPEN, ITEM_SEPARATOR, KEY_SEPARATOR
 from server.tools.plan import Function, ToolPlan
 
@@ -26,7 +27,18 @@ def arguments_schema(function: Function, flexible_whitespace: bool) -> dict[str,
     options: dict[str, Any] = {"whitespace_flexible": flexible_whitespace}
     if not flexible_whitespace:
         options |= {"item_separator": ITEM_SEPARATOR, "key_separator": KEY_SEPARATOR}
-    return {**function.parameters, "x-guidance": options}
+    return {**bounded(function.parameters), "x-guidance": options}
+
+
+def _more_calls(plan: ToolPlan) -> str:
+    """The calls after the first: any number, or up to max_calls - 1 (nested options,
+    which every Lark dialect reads)."""
+    if plan.max_calls is None:
+        return ' ("\\n" call)*'
+    more = ""
+    for _ in range(plan.max_calls - 1):
+        more = f' ("\\n" call{more})?'
+    return more
 
 
 def call_grammar(plan: ToolPlan, flexible_whitespace: bool) -> str | None:
@@ -35,7 +47,7 @@ def call_grammar(plan: ToolPlan, flexible_whitespace: bool) -> str | None:
     functions and ARGS valid against that function's parameters."""
     if plan.choice == "none":
         return None
-    more = ' ("\\n" call)*' if plan.parallel else ""
+    more = _more_calls(plan) if plan.parallel else ""
     start = f"start: TEXT | head body{more}" if plan.text_allowed else f"start: call{more}"
     names = " | ".join(f"function_{i}" for i in range(len(plan.callable)))
     lines = [

@@ -10,7 +10,7 @@ from typing import Any, Literal
 
 from server.api_error import APIError
 from server.json_schema import check_schema
-from server.schemas.tools import ChatTool, ChatToolChoice, NamedToolChoice
+from server.schemas.tools import AllowedToolsChoice, ChatTool, ChatToolChoice, NamedToolChoice
 
 # OpenAI's reading of a function without parameters: it takes none.
 NO_PARAMETERS: dict[str, Any] = {"type": "object", "properties": {}}
@@ -24,6 +24,7 @@ class Function:
     description: str | None
     parameters: dict[str, Any]
     param: str  # where the request declared it, for errors: "tools[0].function"
+    namespace: str | None = None  # the Responses API's group it was declared in
 
     def definition(self) -> dict[str, Any]:
         """As chat templates and the tools prompt take it."""
@@ -40,10 +41,14 @@ class ToolPlan:
     choice: Choice  # a named function is "required" with only that one callable
     callable: tuple[Function, ...]
     parallel: bool  # more than one call in one answer
+    max_calls: int | None = None  # the Responses API's max_tool_calls
 
     @property
     def text_allowed(self) -> bool:
         return self.choice == "auto"
+
+    def namespace_of(self, name: str) -> str | None:
+        return next((f.namespace for f in self.functions if f.name == name), None)
 
 
 def plan_tools(
@@ -51,8 +56,20 @@ def plan_tools(
     choice: Choice | None,
     named: str | None,
     parallel: bool,
+    allowed: Sequence[str] | None = None,
+    max_calls: int | None = None,
 ) -> ToolPlan | None:
-    """None when the request declares no tools. A named function is exactly one call."""
+    """None when the request declares no tools. A named function is exactly one call;
+    `allowed` (tool_choice "allowed_tools") narrows what may be called, not what the model
+    is told of; at most `max_calls` calls (0: none)."""
+    if max_calls == 0:
+        if choice == "required" or named is not None:
+            raise APIError(
+                "tool_choice requires a call, but max_tool_calls is 0.", param="max_tool_calls"
+            )
+        choice = "none" if functions else choice
+    if max_calls == 1:
+        parallel = False
     if not functions:
         if choice is not None or named is not None:
             raise APIError(
@@ -78,7 +95,18 @@ def plan_tools(
                 param="tool_choice",
             )
         return ToolPlan(tuple(functions), "required", chosen, parallel=False)
-    return ToolPlan(tuple(functions), choice or "auto", tuple(functions), parallel)
+    callable_ = tuple(functions)
+    if allowed is not None:
+        unknown = sorted(set(allowed) - seen)
+        if unknown:
+            raise APIError(
+                f"Invalid value for 'tool_choice': no function named '{unknown[0]}' in tools.",
+                param="tool_choice",
+            )
+        callable_ = tuple(f for f in functions if f.name in allowed)
+        if not callable_:  # only hosted tools allowed: nothing here can be called
+            choice = "none" if choice != "required" else choice
+    return ToolPlan(tuple(functions), choice or "auto", callable_, parallel, max_calls)
 
 
 def chat_plan(
@@ -95,10 +123,14 @@ def chat_plan(
             param=f"tools[{i}].function",
         )
         for i, tool in enumerate(tools or ())
+        if isinstance(tool, ChatTool)
     ]
     if isinstance(choice, NamedToolChoice):
         return plan_tools(functions, None, choice.function.name, parallel)
-    return plan_tools(functions, choice, None, parallel)
+    if isinstance(choice, AllowedToolsChoice):
+        names = [t.function.name for t in choice.allowed_tools.tools if t.type == "function"]
+        return plan_tools(functions, choice.allowed_tools.mode, None, parallel, names)
+    return plan_tools(functions, choice, None, parallel)  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True)

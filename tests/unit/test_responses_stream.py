@@ -11,9 +11,10 @@ from server.api_error import APIError
 from server.chat import PreparedChat
 from server.outputs import ChoiceOutput
 from server.responses import Responses
-from server.sampling import OutputRequest
+from server.sampling import EffectiveSampling, OutputRequest, resolve
 from server.schemas.chat import ChatCompletionRequest
 from server.schemas.responses import ResponseCreateRequest
+from server.settings import SamplingDefaults
 from server.tools.plan import NO_PARAMETERS, Function, plan_tools
 
 PIECES = ["Let me ", "look.\n<tool", '_call>\n{"name": "f", "argu', 'ments": {}}\n</tool_call>']
@@ -32,6 +33,12 @@ class FakeChat:
             yield ChoiceOutput(0, text, (1,), None, "stop" if last else None, None)
         if self.fail:
             raise APIError("the grammar backend refused", param="tools")
+
+    def sampling(self, prepared: PreparedChat) -> EffectiveSampling:
+        return resolve(prepared.request, SamplingDefaults())
+
+    def logprobs(self, prepared: PreparedChat, delta: ChoiceOutput) -> list:
+        return []
 
 
 def prepared(tools: bool) -> PreparedChat:
