@@ -120,6 +120,7 @@ class ChatCompletions:
             json_schema=_json_schema(request, names.schema),
             json_object=isinstance(request.response_format, ResponseFormatJSONObject),
             grammar=grammar,
+            stop_repeated_calls=grammar is not None and tools is not None and tools.parallel,
         )
         return PreparedChat(request, prompt_ids, output, tools)
 

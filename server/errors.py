@@ -58,13 +58,13 @@ _TYPE_TAGS = {
     "constrained-int",
 }
 # Fields whose value is a union told apart by its "type" (response_format, text.format).
-_TAGGED_UNIONS = {"response_format", "format"}
+_TAGGED_UNIONS = {"response_format", "format", "tool_choice"}
 # Lists whose items are such unions (the Responses API's input items).
-_TAGGED_LISTS = {"input"}
+_TAGGED_LISTS = {"input", "tools", "tool_calls", "content", "output"}
 _TAG = "\0tag"
 
 
-_FIELD_FIRST = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*): ")
+_FIELD_FIRST = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*(?:\[[0-9]+\]|\.[A-Za-z_][A-Za-z0-9_]*)*): ")
 
 
 def _most_specific(errors: list[dict]) -> dict:

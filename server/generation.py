@@ -22,6 +22,7 @@ from server.settings import SamplingDefaults
 from server.streams import merge
 from server.tools.plan import ToolPlan
 from server.tools.render import template_input
+from server.tools.repeats import without_repeats
 
 
 def new_id(prefix: str) -> str:
@@ -209,4 +210,7 @@ def choice_deltas(
                     code="engine_unavailable",
                 ) from exc
 
+    if output.stop_repeated_calls:
+        whole = not output.stream
+        return merge([without_repeats(one(first_index + i), whole) for i in range(fields.n)])
     return merge([one(first_index + i) for i in range(fields.n)])

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import codecs
+from collections.abc import Iterable, Sequence
 
 from server.outputs import TokenLogprob
 from server.schemas.chat import ChatCompletionTokenLogprob, ChoiceLogprobs, TopLogprob
@@ -32,22 +33,30 @@ def chat_logprobs(tokens: Sequence[TokenLogprob], vocab: Vocabulary) -> ChoiceLo
     return ChoiceLogprobs(content=content)
 
 
+def text_offsets(token_bytes: Iterable[bytes], start: int) -> list[int]:
+    """Where each token's text begins, in characters: a token holding part of a UTF-8
+    character adds no character until the token that completes it."""
+    decoder = codecs.getincrementaldecoder("utf-8")("ignore")
+    offsets, offset = [], start
+    for piece in token_bytes:
+        offsets.append(offset)
+        offset += len(decoder.decode(piece))
+    return offsets
+
+
 def completion_logprobs(
     tokens: Sequence[TokenLogprob],
     vocab: Vocabulary,
     initial_offset: int,
 ) -> CompletionLogprobs:
     """The legacy parallel lists; text_offset counts characters from the prompt's start."""
-    result = CompletionLogprobs(tokens=[], token_logprobs=[], top_logprobs=[], text_offset=[])
-    offset = initial_offset
-    for entry in tokens:
-        text = vocab.text_of(entry.token_id)
-        result.tokens.append(text)
-        result.token_logprobs.append(entry.logprob)
-        result.top_logprobs.append({vocab.text_of(tid): lp for tid, lp in entry.top})
-        result.text_offset.append(offset)
-        offset += len(text)
-    return result
+    offsets = text_offsets((vocab.bytes_of(t.token_id) for t in tokens), initial_offset)
+    return CompletionLogprobs(
+        tokens=[vocab.text_of(t.token_id) for t in tokens],
+        token_logprobs=[t.logprob for t in tokens],
+        top_logprobs=[{vocab.text_of(tid): lp for tid, lp in t.top} for t in tokens],
+        text_offset=offsets,
+    )
 
 
 def echo_logprobs(
@@ -56,18 +65,16 @@ def echo_logprobs(
     vocab: Vocabulary,
 ) -> CompletionLogprobs:
     """The prompt's part of an echoed completion: the first token's logprob is null."""
-    result = CompletionLogprobs(tokens=[], token_logprobs=[], top_logprobs=[], text_offset=[])
-    offset = 0
-    for token_id, entry in zip(prompt_ids, prompt_logprobs, strict=False):
-        text = vocab.text_of(token_id)
-        result.tokens.append(text)
-        result.token_logprobs.append(None if entry is None else entry.logprob)
-        result.top_logprobs.append(
+    pairs = list(zip(prompt_ids, prompt_logprobs, strict=False))
+    return CompletionLogprobs(
+        tokens=[vocab.text_of(token_id) for token_id, _ in pairs],
+        token_logprobs=[None if entry is None else entry.logprob for _, entry in pairs],
+        top_logprobs=[
             None if entry is None else {vocab.text_of(tid): lp for tid, lp in entry.top}
-        )
-        result.text_offset.append(offset)
-        offset += len(text)
-    return result
+            for _, entry in pairs
+        ],
+        text_offset=text_offsets((vocab.bytes_of(token_id) for token_id, _ in pairs), 0),
+    )
 
 
 def concat(first: CompletionLogprobs, second: CompletionLogprobs) -> CompletionLogprobs:

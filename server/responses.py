@@ -156,13 +156,47 @@ def response_tools(request: ResponseCreateRequest) -> ToolPlan | None:
     return plan_tools(functions, choice, None, parallel, max_calls=limit)  # type: ignore[arg-type]
 
 
+def truncated(request: ResponseCreateRequest) -> ResponseCreateRequest | None:
+    """The input without its oldest item that is not a system or developer message (and
+    without the outputs of calls that went with it); None when only one is left."""
+    if isinstance(request.input, str):
+        return None
+    items = list(request.input)
+    droppable = [
+        i
+        for i, item in enumerate(items)
+        if not (isinstance(item, InputMessage) and item.role in ("system", "developer"))
+    ]
+    if len(droppable) < 2:
+        return None
+    del items[droppable[0]]
+    calls: set[str] = set()
+    kept = []
+    for item in items:
+        if isinstance(item, FunctionCallItem):
+            calls.add(item.call_id)
+        if isinstance(item, FunctionCallOutputItem) and item.call_id not in calls:
+            continue  # its call was dropped
+        kept.append(item)
+    return request.model_copy(update={"input": kept})
+
+
 class Responses:
     def __init__(self, chat: ChatCompletions) -> None:
         self._chat = chat
 
     def prepare(self, request: ResponseCreateRequest) -> tuple[ResponseCreateRequest, PreparedChat]:
-        tools = response_tools(request)
-        return request, self._chat.prepare(to_chat(request), tools, NAMES)
+        """With `truncation: "auto"` an input too long for the context loses its oldest
+        items until it fits, as OpenAI's does; the request returned is the one answered."""
+        while True:
+            try:
+                return request, self._chat.prepare(to_chat(request), response_tools(request), NAMES)
+            except APIError as error:
+                too_long = error.code == "context_length_exceeded"
+                shorter = truncated(request) if too_long and request.truncation == "auto" else None
+                if shorter is None:
+                    raise
+                request = shorter
 
     def _response(
         self,
@@ -208,6 +242,7 @@ class Responses:
             prompt_cache_retention=request.prompt_cache_retention,
             safety_identifier=request.safety_identifier,
             user=request.user,
+            truncation=request.truncation,
         )
 
     def _call_item(

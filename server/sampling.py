@@ -26,6 +26,7 @@ class OutputRequest:
     json_schema: dict[str, Any] | None = None
     json_object: bool = False
     grammar: str | None = None  # tool calls (server/tools/grammar.py)
+    stop_repeated_calls: bool = False  # server/tools/repeats.py (streams from the engine)
 
 
 @dataclass(frozen=True)
@@ -116,7 +117,9 @@ def to_sampling_params(
         prompt_logprobs=output.prompt_logprobs,
         logit_bias=sampling.logit_bias or None,
         structured_outputs=_structured(output),
-        output_kind=RequestOutputKind.DELTA if output.stream else RequestOutputKind.FINAL_ONLY,
+        output_kind=RequestOutputKind.DELTA
+        if output.stream or output.stop_repeated_calls
+        else RequestOutputKind.FINAL_ONLY,
     )
 
 

@@ -61,7 +61,7 @@ IGNORED = (
     ),
     Rule("`best_of: 1` (or equal to `n`)", "completions", "the same as `n` choices"),
     Rule(
-        '`background: false`, `truncation: "disabled"`, `previous_response_id: null`',
+        "`background: false`, `previous_response_id: null`",
         "Responses",
         "what this server does anyway",
     ),
@@ -101,7 +101,7 @@ REFUSED = (
     ),
     Rule(
         "`previous_response_id`, `conversation`, `prompt`, `item_reference` items, "
-        '`background: true`, `truncation: "auto"`, `moderation`',
+        "`background: true`, `moderation`",
         "Responses",
         "no stored state (yet)",
     ),
@@ -202,8 +202,6 @@ def refuse_response(request: Any) -> None:
             _refuse(name, f"'{name}' is not supported by this server (it keeps no state)")
     if request.background:
         _refuse("background", "background responses are not supported by this server")
-    if request.truncation != "disabled":
-        _refuse("truncation", "only 'disabled' is supported: a long input is refused, not cut")
     for i, item in enumerate([] if isinstance(request.input, str) else request.input):
         if item.type in ("message", "function_call_output"):
             parts = item.content if item.type == "message" else item.output

@@ -335,6 +335,7 @@ class ReasoningConfig(APIModel):
     effort: ReasoningEffort | None = None
     summary: Literal["auto", "concise", "detailed"] | None = None
     generate_summary: Literal["auto", "concise", "detailed"] | None = None
+    context: Literal["auto", "current_turn", "all_turns"] | None = None
     mode: StrictStr | None = None
 
 
@@ -379,9 +380,9 @@ class ResponseCreateRequest(RequestModel, NoEffectFields):
     reasoning: ReasoningConfig | None = None
     # Codex's own field beside OpenAI's: thread and turn ids, without effect.
     client_metadata: dict[str, StrictStr] | None = None
+    truncation: Literal["auto", "disabled"] = "disabled"
     # Refused unless at their defaults (the README's table): no state is kept yet.
     background: StrictBool = False
-    truncation: Literal["auto", "disabled"] = "disabled"
     previous_response_id: StrictStr | None = None
     conversation: StrictStr | ConversationReference | None = None
     prompt: PromptReference | None = None
@@ -508,7 +509,7 @@ class Response(BaseModel):
     text: TextConfig
     tool_choice: ToolChoice
     tools: list[Tool]
-    truncation: Literal["disabled"] = "disabled"
+    truncation: Literal["auto", "disabled"] = "disabled"
     usage: ResponseUsage | None = None
     user: str | None = None
     metadata: dict[str, str] = Field(default_factory=dict)
