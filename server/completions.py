@@ -25,6 +25,7 @@ from server.logprobs import completion_logprobs, concat, echo_logprobs
 from server.outputs import ChoiceOutput
 from server.sampling import OutputRequest
 from server.schemas.completions import (
+    DOCUMENT_BOUNDARY,
     Completion,
     CompletionChoice,
     CompletionLogprobs,
@@ -79,8 +80,8 @@ class Completions:
             )
         prompts = []
         for text, ids in self._prompts(request):
-            if not ids:
-                raise APIError("The prompt must not be empty.", param="prompt")
+            if not ids:  # an empty prompt starts at the document boundary, as a null one
+                ids = self._engine.encode(DOCUMENT_BOUNDARY)
             if request.max_tokens == 0:
                 wanted = 1
                 output_budget(len(ids), None, info, "prompt", self._limits)

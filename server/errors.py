@@ -87,11 +87,13 @@ def validation_error(exc: RequestValidationError) -> APIError:
     loc = tuple(first.get("loc", ()))
     param = _param(loc)
     message = str(first.get("msg", "invalid value"))
-    if first.get("type") == "extra_forbidden":
-        message = f"Unrecognized request argument supplied: {param}"
-    elif first.get("type") == "missing":
+    kind = str(first.get("type", ""))
+    code = CODES.get(kind, "invalid_value")
+    if kind == "extra_forbidden":
+        message = f"Unrecognized request argument supplied: {param or repr(loc[-1])}"
+    elif kind == "missing":
         message = f"Missing required parameter: '{param}'."
-    elif message.startswith("Value error, "):
+    elif message.startswith("Value error, ") or kind in CODES:
         message = message.removeprefix("Value error, ")
         # Model validators name their field first ("tool_call_id: ..."), below where the
         # model sits (messages[1]).
@@ -102,8 +104,15 @@ def validation_error(exc: RequestValidationError) -> APIError:
             param = f"{param}.{named.group(1)}"
     else:
         message = f"Invalid value for '{param}': {message}."
-    code = "missing_required_parameter" if first.get("type") == "missing" else "invalid_value"
     return APIError(message, param=param, code=code)
+
+
+# Error types of the request models that are their own error codes.
+CODES = {
+    "extra_forbidden": "unknown_parameter",
+    "missing": "missing_required_parameter",
+    "invalid_unicode": "invalid_unicode",
+}
 
 
 def install(app: FastAPI) -> None:

@@ -35,7 +35,7 @@ from server.schemas.responses import (
     ResponseUsage,
     TextConfig,
 )
-from server.schemas.tools import FunctionCall, MessageToolCall
+from server.schemas.tools import MAX_CALLS_PER_MESSAGE, FunctionCall, MessageToolCall
 from server.tools.parse import CallParser, Event, TextPiece
 from server.tools.plan import (
     NO_PARAMETERS,
@@ -140,6 +140,8 @@ def response_tools(request: ResponseCreateRequest) -> ToolPlan | None:
         for param, tool, namespace in request.functions()
     ]
     choice, limit = request.tool_choice, request.max_tool_calls
+    if limit is not None and limit > MAX_CALLS_PER_MESSAGE:
+        limit = None  # more than one answer can hold: no limit
     parallel = request.parallel_tool_calls
     if not functions and choice == "required":
         raise APIError(

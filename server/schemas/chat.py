@@ -8,7 +8,6 @@ from pydantic import (
     BaseModel,
     Field,
     StrictBool,
-    StrictInt,
     StrictStr,
     field_serializer,
     model_serializer,
@@ -17,6 +16,7 @@ from pydantic import (
 
 from server.schemas.common import (
     APIModel,
+    ContentPart,
     FinishReason,
     NoEffectFields,
     SamplingFields,
@@ -24,6 +24,7 @@ from server.schemas.common import (
     Usage,
 )
 from server.schemas.fields import (
+    Integer,
     JSONSchemaBody,
     MaxTokens,
     ReasoningEffort,
@@ -41,7 +42,7 @@ from server.schemas.tools import (
 )
 
 
-class TextContentPart(APIModel):
+class TextContentPart(ContentPart):
     type: Literal["text"]
     text: StrictStr
 
@@ -58,7 +59,7 @@ class ImageURL(APIModel):
     detail: Literal["auto", "low", "high"] | None = None
 
 
-class ImageContentPart(APIModel):
+class ImageContentPart(ContentPart):
     type: Literal["image_url"]
     image_url: ImageURL
 
@@ -68,7 +69,7 @@ class InputAudio(APIModel):
     format: StrictStr
 
 
-class AudioContentPart(APIModel):
+class AudioContentPart(ContentPart):
     type: Literal["input_audio"]
     input_audio: InputAudio
 
@@ -79,12 +80,12 @@ class FileData(APIModel):
     filename: StrictStr | None = None
 
 
-class FileContentPart(APIModel):
+class FileContentPart(ContentPart):
     type: Literal["file"]
     file: FileData
 
 
-ContentPart = Annotated[
+MessagePart = Annotated[
     TextContentPart | RefusalContentPart | ImageContentPart | AudioContentPart | FileContentPart,
     Field(discriminator="type"),
 ]
@@ -103,7 +104,7 @@ class LegacyFunctionCall(APIModel):
 
 class ChatMessage(APIModel):
     role: Literal["system", "developer", "user", "assistant", "tool", "function"]
-    content: str | list[ContentPart] | None = None
+    content: str | list[MessagePart] | None = None
     name: str | None = None
     tool_calls: MessageToolCalls | None = None
     tool_call_id: CallId | None = None
@@ -184,7 +185,7 @@ class ChatCompletionRequest(SamplingFields, NoEffectFields):
     max_tokens: MaxTokens | None = None
     max_completion_tokens: MaxTokens | None = None
     logprobs: StrictBool = False
-    top_logprobs: StrictInt | None = Field(None, ge=0, le=20)
+    top_logprobs: Integer | None = Field(None, ge=0, le=20)
     response_format: ResponseFormat | None = None
     tools: ChatTools | None = None
     tool_choice: ChatToolChoice | None = None
@@ -197,6 +198,7 @@ class ChatCompletionRequest(SamplingFields, NoEffectFields):
     prediction: PredictionContent | None = None
     web_search_options: WebSearchOptions | None = None
     audio: AudioOutput | None = None  # refused when set: no audio out
+    moderation: dict[str, Any] | None = None  # refused when set: nothing moderates here
 
     @model_validator(mode="before")
     @classmethod

@@ -10,13 +10,14 @@ from pydantic import (
     ConfigDict,
     Field,
     StrictBool,
-    StrictInt,
     StrictStr,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
 from server.presets import PresetName
 from server.schemas.fields import (
+    Integer,
     LogitBias,
     Metadata,
     MinP,
@@ -90,8 +91,19 @@ class RequestModel(APIModel):
     def _only_unicode(cls, data: Any) -> Any:
         where = lone_surrogate(data)
         if where is not None:
-            raise ValueError(f"{where}: the text holds a lone surrogate, which is not Unicode")
+            raise PydanticCustomError(
+                "invalid_unicode",
+                "{where}: the text holds a lone surrogate, which is not Unicode",
+                {"where": where},
+            )
         return data
+
+
+class ContentPart(APIModel):
+    """A part of a message; a prompt-cache breakpoint has no effect (vLLM caches every
+    prefix by itself)."""
+
+    prompt_cache_breakpoint: dict[str, Any] | None = None
 
 
 class NoEffectFields(APIModel):
@@ -134,16 +146,18 @@ class SamplingKnobs(RequestModel):
 class SamplingFields(SamplingKnobs):
     """What chat and completions add: several choices, stop strings, streaming."""
 
-    n: StrictInt = Field(1, ge=1, le=128)
+    n: Integer = Field(1, ge=1, le=128)
     stop: Stop | None = None
     stream: StrictBool = False
     stream_options: StreamOptions | None = None
     user: str | None = None
 
     def stop_list(self) -> list[str]:
+        """The stop strings; an empty one stops nothing (OpenAI's spec allows it)."""
         if self.stop is None:
             return []
-        return [self.stop] if isinstance(self.stop, str) else list(self.stop)
+        stops = [self.stop] if isinstance(self.stop, str) else list(self.stop)
+        return [s for s in stops if s]
 
 
 class PromptTokensDetails(BaseModel):

@@ -4,23 +4,26 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field, StrictBool, StrictInt, StrictStr, model_validator
+from pydantic import BaseModel, Field, StrictBool, StrictStr, model_validator
 
 from server.schemas.common import FinishReason, SamplingFields, Usage
-from server.schemas.fields import MAX_TOKENS, TokenId
+from server.schemas.fields import MAX_TOKENS, Integer, TokenId
 from server.schemas.policy import refuse_completion
 
 Prompt = StrictStr | list[StrictStr] | list[TokenId] | list[list[TokenId]]
 
 
+# OpenAI's default prompt (and what a null or empty one means): the document boundary, a
+# special token in both served models' vocabularies.
+DOCUMENT_BOUNDARY = "<|endoftext|>"
+
+
 class CompletionRequest(SamplingFields):
-    # OpenAI's default (and what a null means): the document boundary, a special token in
-    # both served models' vocabularies.
-    prompt: Prompt = "<|endoftext|>"
-    max_tokens: StrictInt = Field(16, ge=0, le=MAX_TOKENS)
-    logprobs: StrictInt | None = Field(None, ge=0, le=20)
+    prompt: Prompt = DOCUMENT_BOUNDARY
+    max_tokens: Integer = Field(16, ge=0, le=MAX_TOKENS)
+    logprobs: Integer | None = Field(None, ge=0, le=20)
     echo: StrictBool = False
-    best_of: StrictInt = Field(1, ge=0, le=20)
+    best_of: Integer = Field(1, ge=0, le=20)
     suffix: StrictStr | None = None
 
     @model_validator(mode="after")

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, Field, StrictInt, StrictStr
+from pydantic import AfterValidator, BeforeValidator, Field, StrictInt, StrictStr
 
 # vLLM serialises a seed as a 64-bit integer; choice i of n draws with seed + i, folded back
 # into the unsigned range (server/sampling.py), so every signed 64-bit seed works.
@@ -26,22 +26,31 @@ MAX_TOKENS = 2**31 - 1
 MAX_LOGIT_BIAS = 1024
 NAME_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 
+
+def _integral(value: Any) -> Any:
+    """JSON has one number type: 2.0 is the integer 2 (JSON Schema's reading), 2.5 not."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+Integer = Annotated[StrictInt, BeforeValidator(_integral)]
 Temperature = Annotated[float, Field(ge=0.0, le=2.0)]
 # 0 keeps only the most likely token (OpenAI allows it; vLLM needs > 0: server/sampling.py).
 TopP = Annotated[float, Field(ge=0.0, le=1.0)]
-TopK = Annotated[StrictInt, Field(ge=-1, le=TOKEN_ID_MAX, description="-1 or 0: off.")]
+TopK = Annotated[Integer, Field(ge=-1, le=TOKEN_ID_MAX, description="-1 or 0: off.")]
 MinP = Annotated[float, Field(ge=0.0, le=1.0)]
 Penalty = Annotated[float, Field(ge=-2.0, le=2.0)]
 RepetitionPenalty = Annotated[float, Field(gt=0.0, le=2.0)]
-Seed = Annotated[StrictInt, Field(ge=SEED_MIN, le=SEED_MAX)]
-MaxTokens = Annotated[StrictInt, Field(ge=1, le=MAX_TOKENS)]
-TokenId = Annotated[StrictInt, Field(ge=0, le=TOKEN_ID_MAX)]
+Seed = Annotated[Integer, Field(ge=SEED_MIN, le=SEED_MAX)]
+MaxTokens = Annotated[Integer, Field(ge=1, le=MAX_TOKENS)]
+TokenId = Annotated[Integer, Field(ge=0, le=TOKEN_ID_MAX)]
 TokenIdKey = Annotated[str, Field(pattern=r"^(0|[1-9][0-9]{0,9})$")]
 LogitBias = Annotated[
     dict[TokenIdKey, Annotated[float, Field(ge=-100.0, le=100.0)]],
     Field(max_length=MAX_LOGIT_BIAS),
 ]
-StopString = Annotated[StrictStr, Field(min_length=1, max_length=MAX_STOP_LENGTH)]
+StopString = Annotated[StrictStr, Field(max_length=MAX_STOP_LENGTH)]
 Stop = StopString | Annotated[list[StopString], Field(max_length=MAX_STOP_SEQUENCES)]
 SchemaName = Annotated[str, Field(pattern=NAME_PATTERN)]
 # OpenAI's bounds: 16 pairs, keys up to 64 characters, values up to 512.

@@ -6,6 +6,7 @@ limit listed here."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -16,6 +17,8 @@ class Rule:
     fields: str  # as the README's table writes them
     endpoints: str
     why: str
+    params: tuple[str, ...] = ()  # the error params it answers with (regular expressions)
+    codes: tuple[str, ...] = ()  # or the error codes
 
 
 IGNORED = (
@@ -73,65 +76,169 @@ IGNORED = (
     Rule("`null` for any field", "all", "the field's default, as OpenAI's spec says"),
 )
 
+IDX = r"\[[0-9]+\]"  # a list index in a param: messages[3]
+
 REFUSED = (
     Rule(
         '`modalities` with `"audio"`, `audio`, assistant `audio`',
         "chat",
         "no audio out",
+        ("modalities", "audio", f"messages{IDX}\\.audio"),
     ),
     Rule(
         "`image_url`, `input_audio`, `file` content parts; `input_image`, `input_file`",
         "chat, Responses",
         "a text-only model",
+        (f"messages{IDX}\\.content{IDX}", f"input{IDX}\\.(content|output){IDX}"),
     ),
     Rule(
         "`functions`, `function_call`, role `function`",
         "chat",
         "deprecated by OpenAI; use `tools` and `tool_choice`",
+        ("functions", "function_call", f"messages{IDX}\\.(role|function_call)"),
     ),
     Rule(
         "custom (free-form) tools, their `tool_choice` and calls",
         "chat, Responses",
         "every call here is grammar-bound JSON",
+        (
+            f"tools{IDX}",
+            "tool_choice",
+            f"tool_choice\\.allowed_tools\\.tools{IDX}",
+            f"messages{IDX}\\.tool_calls{IDX}",
+        ),
     ),
     Rule(
         "`tool_choice` forcing a hosted tool (`web_search`, `file_search`, `mcp`, …)",
         "Responses",
         "hosted tools do not run here",
+        ("tool_choice", "tool_choice\\.tools"),
     ),
     Rule(
         "`previous_response_id`, `conversation`, `prompt`, `item_reference` items, "
-        "`background: true`, `moderation`",
+        "`background: true`",
         "Responses",
         "no stored state (yet)",
+        (
+            "previous_response_id",
+            "conversation",
+            "prompt",
+            "background",
+            "moderation",
+            f"input{IDX}",
+        ),
     ),
     Rule(
-        "hosted-tool call items in `input` (`web_search_call`, `file_search_call`, …)",
+        "hosted-tool and program items in `input` (`web_search_call`, `additional_tools`, …)",
         "Responses",
         "those tools do not run here",
+        (f"input{IDX}",),
     ),
-    Rule("`best_of` other than 1 or `n`", "completions", "vLLM has no best-of"),
-    Rule("`suffix`", "completions", "no fill-in-the-middle"),
+    Rule(
+        "`moderation`",
+        "chat, Responses",
+        "nothing here moderates input or output",
+        ("moderation",),
+    ),
+    Rule("`best_of` other than 1 or `n`", "completions", "vLLM has no best-of", ("best_of",)),
+    Rule("`suffix`", "completions", "no fill-in-the-middle", ("suffix",)),
 )
 
-# 4xx answers to valid requests that name a limit the caller can act on, not a field.
+# 4xx answers to valid requests that name a limit the caller can act on, as OpenAI's do.
 ACTIONABLE = (
-    Rule("`context_length_exceeded`", "all", "prompt + output longer than the context"),
-    Rule("`model_not_found` (404)", "all", "another model than the one served"),
     Rule(
-        "`logit_bias` keys, token ids",
+        "`context_length_exceeded`",
         "all",
-        "only this model's token ids (0 … vocabulary size - 1)",
+        "prompt + output longer than the context",
+        codes=("context_length_exceeded",),
     ),
     Rule(
-        "`n`, several prompts", "chat, completions", "more engine requests than the server admits"
+        "`model_not_found` (404)",
+        "all",
+        "another model than the one served",
+        codes=("model_not_found",),
+    ),
+    Rule(
+        "`logit_bias` keys, token ids in `prompt`",
+        "all",
+        "only this model's token ids (0 … vocabulary size - 1)",
+        ("logit_bias(\\..*)?", f"prompt({IDX})*"),
+    ),
+    Rule(
+        "`n`, several prompts",
+        "chat, completions",
+        "more engine requests than the server admits (429)",
+        ("n", "prompt"),
     ),
     Rule(
         "`response_format`/`text.format` schema, tool `parameters`",
         "chat, Responses",
-        "a JSON Schema the grammar compiler cannot compile",
+        "a JSON Schema that is invalid or that the grammar compiler cannot compile",
+        codes=("invalid_json_schema",),
+    ),
+    Rule(
+        "`tool_choice` without (or naming no) function tool; duplicate function names; "
+        "a tool result answering no earlier call; `max_tool_calls: 0` with a forced call",
+        "chat, Responses",
+        "as OpenAI refuses them",
+        (
+            "tool_choice",
+            f"tools{IDX}(\\.function)?\\.name",
+            f"messages{IDX}\\.tool_call_id",
+            f"input{IDX}\\.call_id",
+            "max_tool_calls",
+        ),
+    ),
+    Rule(
+        "`top_logprobs` without `logprobs`, `stream_options` without `stream`, "
+        "`max_tokens: 0` without `echo`, an empty prompt or input",
+        "all",
+        "as OpenAI refuses them",
+        ("top_logprobs", "stream_options", "max_tokens", "prompt", "input", "messages"),
+    ),
+    Rule(
+        "function and schema names outside `^[A-Za-z0-9_-]{1,64}$`",
+        "chat, Responses",
+        "OpenAI's rule for the names a model calls",
+        (
+            f"tools{IDX}(\\.function|\\.tools{IDX})?\\.name",
+            "(response_format\\.json_schema|text\\.format)\\.name",
+            "tool_choice(\\.function)?\\.name",
+        ),
+    ),
+    Rule(
+        "`metadata` past 16 pairs, 64-character keys or 512-character values",
+        "chat, Responses",
+        "OpenAI's limits",
+        ("metadata(\\..+)?",),
     ),
 )
+
+
+UNKNOWN = Rule(
+    "a field outside OpenAI's spec (`unknown_parameter`)",
+    "all",
+    "a typo never passes silently, as OpenAI answers",
+    codes=("unknown_parameter",),
+)
+UNICODE = Rule(
+    "text holding a lone surrogate (`invalid_unicode`)",
+    "all",
+    "JSON's `\\ud800` escapes are no Unicode text; refused before any engine request",
+    codes=("invalid_unicode",),
+)
+ACTIONABLE = (*ACTIONABLE, UNKNOWN, UNICODE)
+
+
+def explained(param: str | None, code: str | None) -> bool:
+    """Whether a 4xx answer to a request valid under OpenAI's spec is one this table
+    lists (a refused field or an actionable limit)."""
+    for rule in (*REFUSED, *ACTIONABLE):
+        if code is not None and code in rule.codes:
+            return True
+        if param is not None and any(re.fullmatch(p, param) for p in rule.params):
+            return True
+    return False
 
 
 def markdown_table() -> str:
@@ -164,6 +271,8 @@ def refuse_chat(request: Any) -> None:
         _refuse("modalities", "audio output is not supported by this server")
     if request.audio is not None:
         _refuse("audio", "audio output is not supported by this server")
+    if request.moderation is not None:
+        _refuse("moderation", "moderation is not supported by this server")
     for i, message in enumerate(request.messages):
         where = f"messages[{i}]"
         if message.role == "function":

@@ -10,7 +10,6 @@ from pydantic import (
     Discriminator,
     Field,
     StrictBool,
-    StrictInt,
     StrictStr,
     Tag,
     model_serializer,
@@ -19,9 +18,16 @@ from pydantic import (
 
 from server.presets import PresetName
 from server.schemas.chat import ChatCompletionTokenLogprob
-from server.schemas.common import APIModel, NoEffectFields, RequestModel, ServiceTierUsed
+from server.schemas.common import (
+    APIModel,
+    ContentPart,
+    NoEffectFields,
+    RequestModel,
+    ServiceTierUsed,
+)
 from server.schemas.fields import (
     CallArguments,
+    Integer,
     JSONSchemaBody,
     MaxTokens,
     MinP,
@@ -35,7 +41,7 @@ from server.schemas.fields import (
     Verbosity,
 )
 from server.schemas.policy import refuse_response
-from server.schemas.tools import MAX_CALLS_PER_MESSAGE, MAX_TOOLS, CallId, ToolChoiceMode
+from server.schemas.tools import MAX_TOOLS, CallId, ToolChoiceMode
 
 # Item and tool types of OpenAI's spec that belong to hosted tools, state or programs: taken
 # in as they are and then refused or ignored by server/schemas/policy.py.
@@ -98,7 +104,7 @@ INCLUDABLE = Literal[
 Status = Literal["in_progress", "completed", "incomplete"]
 
 
-class InputText(APIModel):
+class InputText(ContentPart):
     type: Literal["input_text"]
     text: StrictStr
 
@@ -118,14 +124,14 @@ class Refusal(APIModel):
     refusal: StrictStr
 
 
-class InputImage(APIModel):
+class InputImage(ContentPart):
     type: Literal["input_image"]
     image_url: StrictStr | None = None
     file_id: StrictStr | None = None
     detail: Literal["low", "high", "auto", "original"] | None = None
 
 
-class InputFile(APIModel):
+class InputFile(ContentPart):
     type: Literal["input_file"]
     file_id: StrictStr | None = None
     file_data: StrictStr | None = None
@@ -165,11 +171,12 @@ class FunctionCallItem(APIModel):
 
     type: Literal["function_call"]
     call_id: CallId
-    name: SchemaName
+    name: StrictStr  # history: checked against nothing
     arguments: CallArguments
     namespace: SchemaName | None = None
     id: StrictStr | None = None
     status: Status | None = None
+    caller: dict[str, Any] | None = None  # programmatic tool calling: no effect here
 
 
 class FunctionCallOutputItem(APIModel):
@@ -181,6 +188,7 @@ class FunctionCallOutputItem(APIModel):
     namespace: SchemaName | None = None
     id: StrictStr | None = None
     status: Status | None = None
+    caller: dict[str, Any] | None = None
 
     def text(self) -> str:
         if isinstance(self.output, str):
@@ -203,12 +211,17 @@ class OtherItem(BaseModel):
     """An item of a hosted tool, of stored state or of a program: refused by its type."""
 
     model_config = ConfigDict(extra="allow")
-    type: StrictStr
+    type: StrictStr = "item_reference"
 
 
 def _item_type(item: Any) -> str:
     """Messages may leave out their type (OpenAI's "easy input message")."""
-    kind = item.get("type", "message") if isinstance(item, dict) else getattr(item, "type", "")
+    if isinstance(item, dict):
+        # An item reference may leave out its type too; it has an id and no role.
+        default = "item_reference" if "role" not in item and "id" in item else "message"
+        kind = item.get("type") or default
+    else:
+        kind = getattr(item, "type", "")
     return "other" if kind in HOSTED_ITEMS else str(kind)
 
 
@@ -355,13 +368,13 @@ class ResponseStreamOptions(APIModel):
 
 class ResponseCreateRequest(RequestModel, NoEffectFields):
     model: str
-    input: str | list[InputItem] = Field(min_length=1)
+    input: str | Annotated[list[InputItem], Field(min_length=1)]
     instructions: str | None = None
     max_output_tokens: MaxTokens | None = None
-    max_tool_calls: StrictInt | None = Field(None, ge=0, le=MAX_CALLS_PER_MESSAGE)
+    max_tool_calls: Integer | None = Field(None, ge=0)
     temperature: Temperature | None = None
     top_p: TopP | None = None
-    top_logprobs: StrictInt = Field(0, ge=0, le=20)
+    top_logprobs: Integer = Field(0, ge=0, le=20)
     # This server's extensions, as in chat.
     top_k: TopK | None = None
     min_p: MinP | None = None

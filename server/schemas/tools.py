@@ -13,7 +13,7 @@ from server.schemas.fields import CallArguments, JSONSchemaBody, SchemaName
 # OpenAI's own limit on the number of tools in one request.
 MAX_TOOLS = 128
 MAX_CALLS_PER_MESSAGE = 128
-CallId = Annotated[StrictStr, Field(min_length=1, max_length=256)]
+CallId = Annotated[StrictStr, Field(max_length=256)]
 
 
 class FunctionDefinition(APIModel):
@@ -90,9 +90,10 @@ ChatToolChoice = (
 
 
 class FunctionCall(APIModel):
-    """A call as an assistant message carries it: `arguments` is JSON text."""
+    """A call as an assistant message carries it: `arguments` is JSON text. Its name is
+    history, checked against nothing (a declared tool's name is)."""
 
-    name: SchemaName
+    name: StrictStr
     arguments: CallArguments
 
 
