@@ -10,6 +10,18 @@ if ! command -v chromium >/dev/null && [[ $(id -u) == 0 ]] && command -v apt-get
     echo "test: installing chromium for the browser test"
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 fi
+# Codex CLI for the real-client tests (npm's @openai/codex: a Rust binary inside the package).
+CODEX_VERSION=0.171.0
+if ! command -v npm >/dev/null && [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null; then
+    echo "test: installing npm for Codex CLI"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null
+fi
+if [[ $(cat .tools/codex/.version 2>/dev/null) != "$CODEX_VERSION" ]]; then
+    echo "test: installing Codex CLI $CODEX_VERSION into .tools/codex"
+    npm install --prefix .tools/codex --no-audit --no-fund --loglevel=error \
+        "@openai/codex@$CODEX_VERSION" >/dev/null
+    echo "$CODEX_VERSION" > .tools/codex/.version
+fi
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 exec .venv/bin/python -m pytest "$@"

@@ -318,6 +318,9 @@ class Responses:
                     for line in out.on(piece, _status(finish), logprobs):
                         yield line
                         logprobs = []  # a delta's logprobs go with its first text event
+                if logprobs and parser is None:  # a token without text: the end of text
+                    for line in out.text("", logprobs):
+                        yield line
         except APIError as error:
             # The Responses stream's own error event, with what went wrong, then nothing more.
             yield out.event("error", code=error.code, message=error.message, param=error.param)

@@ -143,13 +143,34 @@ def test_responses_stream(client, model):
 @pytest.mark.parametrize(
     ("field", "value"),
     [
-        ("reasoning", {"effort": "low"}),
         ("previous_response_id", "resp_1"),
-        ("store", True),
+        ("background", True),
         ("temperature", 3),
     ],
 )
 def test_responses_unsupported_is_a_clear_400(http, model, field, value):
-    response = http.post("/v1/responses", json={"model": model, "input": "hi", field: value})
+    body = {"model": model, "input": "hi", "max_output_tokens": 4, field: value}
+    response = http.post("/v1/responses", json=body)
     assert response.status_code == 400
     assert response.json()["error"]["param"] == field
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("reasoning", {"effort": "low", "summary": "auto"}),
+        ("store", True),
+        ("include", ["reasoning.encrypted_content"]),
+        ("client_metadata", {"thread_id": "t"}),
+        ("prompt_cache_key", "k"),
+        ("truncation", "disabled"),
+    ],
+)
+def test_responses_fields_without_effect_are_accepted(http, model, field, value):
+    body = {"model": model, "input": "hi", "max_output_tokens": 4, field: value}
+    response = http.post("/v1/responses", json=body)
+    assert response.status_code == 200, response.text
+    answer = response.json()
+    assert answer["store"] is False  # nothing is kept, whatever was asked
+    assert answer["reasoning"] == {"effort": None, "summary": None}
+    assert not [item for item in answer["output"] if item["type"] == "reasoning"]

@@ -110,7 +110,7 @@ def test_prompt_input_and_penalties(http, model):
         ({"steps": 0}, "steps"),
         ({"steps": 65}, "steps"),
         ({"repetition_penalty": 1.2}, "repetition_penalty"),
-        ({"top_p": 0}, "top_p"),
+        ({"top_p": -0.1}, "top_p"),
         ({"preset": "wild"}, "preset"),
         ({"logit_bias": {"99999999": 1}}, "logit_bias"),
         ({"steps": 64, "max_candidates": 501}, "max_candidates"),  # 32,000 listed at most

@@ -1,0 +1,228 @@
+"""OpenAI's own clients against the real server, as their users run them: the Agents SDK
+with its Responses model and its Chat Completions model (one with a tool), LangChain's
+ChatOpenAI over the Responses API, and Codex CLI (`codex exec`, npm's @openai/codex, which
+scripts/test.sh installs into .tools/codex)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+from agents import (
+    Agent,
+    AgentHooks,
+    ModelSettings,
+    OpenAIChatCompletionsModel,
+    OpenAIResponsesModel,
+    Runner,
+    function_tool,
+    set_tracing_disabled,
+)
+from langchain_core.tools import tool
+from langchain_openai import ChatOpenAI
+from openai import AsyncOpenAI
+
+ROOT = Path(__file__).resolve().parents[2]
+CODEX = ROOT / ".tools" / "codex" / "node_modules" / ".bin" / "codex"
+
+set_tracing_disabled(True)  # the SDK's traces would go to OpenAI
+
+
+def _client(server) -> AsyncOpenAI:
+    return AsyncOpenAI(base_url=f"{server.base_url}/v1", api_key="unused", max_retries=0)
+
+
+def _agent(server, model: str, chat: bool, **kwargs) -> Agent:
+    client = _client(server)
+    kind = OpenAIChatCompletionsModel if chat else OpenAIResponsesModel
+    return Agent(
+        name="Assistant",
+        instructions="You are a helpful assistant. Answer in one short sentence.",
+        model=kind(model=model, openai_client=client),
+        **kwargs,
+    )
+
+
+SETTINGS = ModelSettings(temperature=0.0, max_tokens=24)
+
+
+@pytest.mark.parametrize("chat", [False, True], ids=["responses", "chat"])
+async def test_agents_sdk_answers(server, model, chat):
+    agent = _agent(server, model, chat, model_settings=SETTINGS)
+    result = await Runner.run(agent, "What is the capital of France?")
+    assert isinstance(result.final_output, str) and "Paris" in result.final_output
+    assert result.context_wrapper.usage.input_tokens > 0
+
+
+async def test_agents_sdk_streams_over_responses(server, model):
+    agent = _agent(server, model, chat=False, model_settings=SETTINGS)
+    result = Runner.run_streamed(agent, "What is the capital of France?")
+    deltas = [
+        event.data.delta
+        async for event in result.stream_events()
+        if event.type == "raw_response_event" and event.data.type == "response.output_text.delta"
+    ]
+    assert "".join(deltas) == result.final_output and "Paris" in result.final_output
+
+
+@pytest.mark.parametrize("chat", [False, True], ids=["responses", "chat"])
+async def test_agents_sdk_tool_loop(server, model, chat):
+    """The first turn must call the tool (forced); the SDK runs it, sends the call and its
+    output back, and the model answers from it. A 135M model called again and again under
+    "auto" after one call, so once the tool ran, the agent's settings say "none"."""
+    seen: list[str] = []
+
+    class AnswerAfterTheCall(AgentHooks):
+        async def on_tool_end(self, context, agent, tool, result) -> None:
+            agent.model_settings = agent.model_settings.resolve(ModelSettings(tool_choice="none"))
+
+    @function_tool
+    def get_weather(city: str) -> str:
+        """The current weather in a city."""
+        seen.append(city)
+        return f"It is sunny and 22 C in {city}."
+
+    settings = ModelSettings(
+        temperature=0.0,
+        max_tokens=48,
+        tool_choice="get_weather",
+        parallel_tool_calls=False,
+        # the SDK's own options around a call, sent as OpenAI's fields
+        truncation="auto" if not chat else None,
+        store=False,
+        metadata={"test": "agents"},
+        top_logprobs=2,
+    )
+    agent = _agent(
+        server,
+        model,
+        chat,
+        tools=[get_weather],
+        model_settings=settings,
+        hooks=AnswerAfterTheCall(),
+        reset_tool_choice=False,
+    )
+    result = await Runner.run(agent, "What is the weather in Paris?", max_turns=4)
+    assert len(seen) >= 1 and all(isinstance(city, str) for city in seen)
+    assert isinstance(result.final_output, str)
+    kinds = [item.type for item in result.new_items]
+    assert kinds[:2] == ["tool_call_item", "tool_call_output_item"]
+    assert kinds[-1] == "message_output_item"
+
+
+def test_langchain_over_the_responses_api(server, model):
+    chat = ChatOpenAI(
+        model=model,
+        base_url=f"{server.base_url}/v1",
+        api_key="unused",
+        use_responses_api=True,
+        temperature=0,
+        max_tokens=24,
+        max_retries=0,
+    )
+    answer = chat.invoke("What is the capital of France?")
+    assert "Paris" in answer.text
+    assert answer.usage_metadata["input_tokens"] > 0
+    streamed = "".join(chunk.text for chunk in chat.stream("What is the capital of France?"))
+    assert streamed == answer.text
+
+    @tool
+    def get_weather(city: str) -> str:
+        """The current weather in a city."""
+        return f"Sunny in {city}."
+
+    called = chat.bind_tools([get_weather], tool_choice="get_weather").invoke(
+        "What is the weather in Paris?"
+    )
+    assert [c["name"] for c in called.tool_calls] == ["get_weather"]
+    assert isinstance(called.tool_calls[0]["args"]["city"], str)
+    # The call and its result back, as LangChain sends a conversation on.
+    followed = chat.invoke(
+        [
+            ("human", "What is the weather in Paris?"),
+            called,
+            {"role": "tool", "tool_call_id": called.tool_calls[0]["id"], "content": "Sunny."},
+        ]
+    )
+    assert isinstance(followed.text, str)
+
+
+def _codex(server, model: str, home: Path, *options: str) -> subprocess.CompletedProcess[str]:
+    """`codex exec` with a provider for this server: no login, no update check, no
+    analytics or plugin sync (nothing leaves the machine), one try per request."""
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "config.toml").write_text(
+        f'model = "{model}"\n'
+        'model_provider = "local"\n'
+        "check_for_update_on_startup = false\n"
+        "[analytics]\nenabled = false\n"
+        "[features]\nplugins = false\n"
+        "[model_providers.local]\n"
+        'name = "local"\n'
+        f'base_url = "{server.base_url}/v1"\n'
+        'wire_api = "responses"\n'
+        "request_max_retries = 0\n"
+        "stream_max_retries = 0\n"
+    )
+    work = home / "work"
+    work.mkdir(exist_ok=True)
+    return subprocess.run(
+        [str(CODEX), "exec", "--skip-git-repo-check", *options, "Say hi."],
+        cwd=work,
+        env={**os.environ, "CODEX_HOME": str(home), "NO_COLOR": "1"},
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+
+
+# Codex's own prompt and tools are ~10k tokens; these options shrink them to what a model
+# with an 8k context can take (Codex's documented config keys).
+SMALL_PROMPT = (
+    'web_search="disabled"',
+    "features.goals=false",
+    "features.multi_agent=false",
+    "skills.include_instructions=false",
+    "include_environment_context=false",
+    "include_permissions_instructions=false",
+    "tools.experimental_request_user_input.enabled=false",
+    "features.view_image=false",
+)
+
+
+@pytest.fixture(scope="module")
+def codex() -> Path:
+    if not CODEX.exists():
+        if os.environ.get("CI"):
+            pytest.fail("Codex CLI is not installed (scripts/test.sh installs it with npm)")
+        pytest.skip("Codex CLI not installed: scripts/test.sh installs it with npm")
+    return CODEX
+
+
+def test_codex_full_prompt_is_refused_only_for_its_length(server, model, codex, tmp_path):
+    """Codex's first request as it comes (developer messages with ids, function, namespace
+    and web_search tools, reasoning, include, store, prompt_cache_key, client_metadata):
+    every field is accepted; what refuses it is its ~10k tokens against an 8k context,
+    answered with the code that Codex knows and shows."""
+    result = _codex(server, model, tmp_path / "home")
+    shown = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "context window" in shown, shown[-3000:]
+    assert "Unrecognized" not in shown and "not supported" not in shown
+
+
+def test_codex_answers_with_a_prompt_that_fits(server, model, codex, tmp_path):
+    options = [arg for option in SMALL_PROMPT for arg in ("-c", option)]
+    result = _codex(server, model, tmp_path / "home", "--json", *options)
+    assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
+    events = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+    messages = [
+        e["item"]
+        for e in events
+        if e.get("type") == "item.completed" and e["item"].get("type") == "agent_message"
+    ]
+    assert messages and messages[-1]["text"].strip(), result.stdout[-3000:]
