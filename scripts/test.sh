@@ -16,7 +16,7 @@ if ! command -v npm >/dev/null && [[ $(id -u) == 0 ]] && command -v apt-get >/de
     echo "test: installing npm for Codex CLI"
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null
 fi
-if [[ $(cat .tools/codex/.version 2>/dev/null) != "$CODEX_VERSION" ]]; then
+if command -v npm >/dev/null && [[ $(cat .tools/codex/.version 2>/dev/null) != "$CODEX_VERSION" ]]; then
     echo "test: installing Codex CLI $CODEX_VERSION into .tools/codex"
     npm install --prefix .tools/codex --no-audit --no-fund --loglevel=error \
         "@openai/codex@$CODEX_VERSION" >/dev/null

@@ -110,6 +110,7 @@ class ChatMessage(APIModel):
     tool_call_id: CallId | None = None
     # What the SDK sends back when a client appends our answer's message as it is.
     refusal: str | None = None
+    annotations: list[dict[str, Any]] | None = None
     # Refused when set (an earlier audio answer, the deprecated function call).
     audio: AssistantAudio | None = None
     function_call: LegacyFunctionCall | None = None

@@ -34,17 +34,19 @@ def _integral(value: Any) -> Any:
     return value
 
 
-Integer = Annotated[StrictInt, BeforeValidator(_integral)]
+INTEGRAL = BeforeValidator(_integral)
+# After the bounds in an Annotated alias, so that /openapi.json shows them as JSON Schema's.
+Integer = Annotated[StrictInt, INTEGRAL]
 Temperature = Annotated[float, Field(ge=0.0, le=2.0)]
 # 0 keeps only the most likely token (OpenAI allows it; vLLM needs > 0: server/sampling.py).
 TopP = Annotated[float, Field(ge=0.0, le=1.0)]
-TopK = Annotated[Integer, Field(ge=-1, le=TOKEN_ID_MAX, description="-1 or 0: off.")]
+TopK = Annotated[StrictInt, Field(ge=-1, le=TOKEN_ID_MAX, description="-1 or 0: off."), INTEGRAL]
 MinP = Annotated[float, Field(ge=0.0, le=1.0)]
 Penalty = Annotated[float, Field(ge=-2.0, le=2.0)]
 RepetitionPenalty = Annotated[float, Field(gt=0.0, le=2.0)]
-Seed = Annotated[Integer, Field(ge=SEED_MIN, le=SEED_MAX)]
-MaxTokens = Annotated[Integer, Field(ge=1, le=MAX_TOKENS)]
-TokenId = Annotated[Integer, Field(ge=0, le=TOKEN_ID_MAX)]
+Seed = Annotated[StrictInt, Field(ge=SEED_MIN, le=SEED_MAX), INTEGRAL]
+MaxTokens = Annotated[StrictInt, Field(ge=1, le=MAX_TOKENS), INTEGRAL]
+TokenId = Annotated[StrictInt, Field(ge=0, le=TOKEN_ID_MAX), INTEGRAL]
 TokenIdKey = Annotated[str, Field(pattern=r"^(0|[1-9][0-9]{0,9})$")]
 LogitBias = Annotated[
     dict[TokenIdKey, Annotated[float, Field(ge=-100.0, le=100.0)]],

@@ -216,8 +216,24 @@ def test_codex_full_prompt_is_refused_only_for_its_length(server, model, codex, 
 
 
 def test_codex_answers_with_a_prompt_that_fits(server, model, codex, tmp_path):
+    """Codex sends no output limit and samples at temperature 1, where a 135M model can
+    ramble to the end of its context; its --output-schema (text.format json_schema) bounds
+    the answer to a short JSON object, so the turn ends."""
+    schema = tmp_path / "schema.json"
+    schema.write_text(
+        json.dumps(
+            {
+                "type": "object",
+                "properties": {"greeting": {"type": "string", "maxLength": 24}},
+                "required": ["greeting"],
+                "additionalProperties": False,
+            }
+        )
+    )
     options = [arg for option in SMALL_PROMPT for arg in ("-c", option)]
-    result = _codex(server, model, tmp_path / "home", "--json", *options)
+    result = _codex(
+        server, model, tmp_path / "home", "--json", "--output-schema", str(schema), *options
+    )
     assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
     events = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
     messages = [
@@ -225,4 +241,5 @@ def test_codex_answers_with_a_prompt_that_fits(server, model, codex, tmp_path):
         for e in events
         if e.get("type") == "item.completed" and e["item"].get("type") == "agent_message"
     ]
-    assert messages and messages[-1]["text"].strip(), result.stdout[-3000:]
+    assert messages, result.stdout[-3000:]
+    assert isinstance(json.loads(messages[-1]["text"])["greeting"], str)

@@ -28,7 +28,6 @@ def hostile(model: str) -> list[tuple[str, dict, str]]:
     return [
         (CHAT, {**chat, "seed": 2**80}, "seed"),
         (CHAT, {**chat, "seed": -(2**63) - 1}, "seed"),
-        (CHAT, {**chat, "stop": [""]}, "stop[0]"),
         (CHAT, {**chat, "stop": ["x"] * 17}, "stop"),
         ("/v1/completions", {"model": model, "prompt": [-3], "max_tokens": 2}, "prompt[0]"),
         ("/v1/completions", {"model": model, "prompt": [10**12], "max_tokens": 2}, "prompt[0]"),

@@ -280,3 +280,12 @@ def test_lone_surrogates_are_a_400_before_the_engine(http, model):
         assert response.status_code == 400
         assert response.json()["error"]["code"] == "invalid_unicode"
     assert http.get("/health").status_code == 200
+
+
+def test_an_empty_stop_string_stops_nothing(http, model):
+    """OpenAI's spec allows it; vLLM refuses it (it once was a 500 here): it is dropped."""
+    body = {"model": model, "messages": QUESTION, "max_tokens": 4, "temperature": 0}
+    plain = http.post("/v1/chat/completions", json=body).json()
+    empty = http.post("/v1/chat/completions", json={**body, "stop": ["", "\n\n"]})
+    assert empty.status_code == 200, empty.text
+    assert empty.json()["choices"][0]["message"] == plain["choices"][0]["message"]

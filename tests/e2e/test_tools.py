@@ -465,8 +465,18 @@ def _bad_tool_requests(model: str) -> list[tuple[str, dict, str]]:
         ),
         (
             "/v1/responses",
-            {"model": model, "input": "hi", "tools": [{"type": "web_search"}]},
-            "tools[0].type",
+            {
+                "model": model,
+                "input": "hi",
+                "tools": [{"type": "web_search"}],
+                "tool_choice": {"type": "web_search_preview"},
+            },
+            "tool_choice",
+        ),
+        (
+            "/v1/responses",
+            {"model": model, "input": "hi", "tools": [{"type": "custom", "name": "patch"}]},
+            "tools[0]",
         ),
         (
             "/v1/responses",

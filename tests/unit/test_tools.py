@@ -314,7 +314,6 @@ def test_the_tool_bounds_hold_at_and_just_past_each_bound():
         request(tools=129),
         request(calls=129),
         request(call_id="x" * 257),
-        request(call_id=""),
         request(name="a" * 65),
     ):
         with pytest.raises(ValidationError):
