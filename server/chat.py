@@ -25,7 +25,7 @@ from server.generation import (
 from server.json_schema import bounded, check_schema
 from server.logprobs import chat_logprobs
 from server.outputs import ChoiceOutput
-from server.sampling import EffectiveSampling, OutputRequest, resolve
+from server.sampling import JSON_OBJECT_SCHEMA, EffectiveSampling, OutputRequest, resolve
 from server.schemas.chat import (
     ChatCompletion,
     ChatCompletionChunk,
@@ -37,7 +37,6 @@ from server.schemas.chat import (
     ChunkChoice,
     ResponseFormatJSONObject,
     ResponseFormatJSONSchema,
-    ResponseFormatText,
 )
 from server.schemas.common import Usage
 from server.settings import SamplingDefaults
@@ -100,14 +99,10 @@ class ChatCompletions:
         check_stream_options(request)
         if tools is None:
             tools = chat_plan(request.tools, request.tool_choice, request.parallel_tool_calls)
-        grammar = call_grammar(tools, self._json_whitespace) if tools else None
-        response_format = request.response_format
-        if grammar is not None and not isinstance(response_format, ResponseFormatText | None):
-            raise APIError(
-                f"{names.response_format} cannot be combined with tools unless tool_choice "
-                "is 'none'.",
-                param=names.response_format,
-            )
+        json_schema = _json_schema(request, names.schema)
+        json_object = isinstance(request.response_format, ResponseFormatJSONObject)
+        answer = JSON_OBJECT_SCHEMA if json_object else json_schema
+        grammar = call_grammar(tools, self._json_whitespace, answer) if tools else None
         prompt_ids = render_messages(self._engine, request.messages, plan=tools, param=names.prompt)
         max_tokens = output_budget(
             len(prompt_ids), request.output_limit(), info, names.prompt, self._limits, names.output
@@ -117,8 +112,8 @@ class ChatCompletions:
             max_tokens=max_tokens,
             logprobs=top if request.logprobs else None,
             stream=request.stream,
-            json_schema=_json_schema(request, names.schema),
-            json_object=isinstance(request.response_format, ResponseFormatJSONObject),
+            json_schema=json_schema,
+            json_object=json_object,
             grammar=grammar,
             stop_repeated_calls=grammar is not None and tools is not None and tools.parallel,
         )

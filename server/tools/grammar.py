@@ -24,10 +24,14 @@ def arguments_schema(function: Function, flexible_whitespace: bool) -> dict[str,
     root of its own JSON grammar, so its `$ref`s (pydantic writes `#/$defs/...`) resolve.
     Compact separators as json.dumps writes them, unless the server allows free whitespace
     (--json-whitespace)."""
+    return _json_options(bounded(function.parameters), flexible_whitespace)
+
+
+def _json_options(schema: dict[str, Any], flexible_whitespace: bool) -> dict[str, Any]:
     options: dict[str, Any] = {"whitespace_flexible": flexible_whitespace}
     if not flexible_whitespace:
         options |= {"item_separator": ITEM_SEPARATOR, "key_separator": KEY_SEPARATOR}
-    return {**bounded(function.parameters), "x-guidance": options}
+    return {**schema, "x-guidance": options}
 
 
 def _more_calls(plan: ToolPlan) -> str:
@@ -41,14 +45,23 @@ def _more_calls(plan: ToolPlan) -> str:
     return more
 
 
-def call_grammar(plan: ToolPlan, flexible_whitespace: bool) -> str | None:
+def call_grammar(
+    plan: ToolPlan, flexible_whitespace: bool, answer: dict[str, Any] | None = None
+) -> str | None:
     """None where nothing is constrained (tool_choice "none"). A call is written
     `{"name": NAME, "arguments": ARGS}` between the markers, the name one of the callable
-    functions and ARGS valid against that function's parameters."""
+    functions and ARGS valid against that function's parameters. `answer`: the schema of a
+    response format, which an answer without calls follows (as OpenAI's tools and
+    structured outputs combine)."""
     if plan.choice == "none":
         return None
     more = _more_calls(plan) if plan.parallel else ""
-    start = f"start: TEXT | head body{more}" if plan.text_allowed else f"start: call{more}"
+    if not plan.text_allowed:
+        start = f"start: call{more}"
+    elif answer is not None:  # the formatted answer or calls (no free text before them)
+        start = f"start: answer | call{more}"
+    else:
+        start = f"start: TEXT | head body{more}"
     names = " | ".join(f"function_{i}" for i in range(len(plan.callable)))
     lines = [
         "%llguidance {}",
@@ -63,4 +76,6 @@ def call_grammar(plan: ToolPlan, flexible_whitespace: bool) -> str | None:
         key = json.dumps(json.dumps(function.name) + ITEM_SEPARATOR + '"arguments"' + KEY_SEPARATOR)
         arguments = json.dumps(arguments_schema(function, flexible_whitespace))
         lines.append(f"function_{i}: {key} %json {arguments}")
+    if answer is not None and plan.text_allowed:
+        lines.append(f"answer: %json {json.dumps(_json_options(answer, flexible_whitespace))}")
     return "\n".join([*lines, ""])

@@ -181,7 +181,9 @@ def _codex(server, model: str, home: Path, *options: str) -> subprocess.Complete
 
 
 # Codex's own prompt and tools are ~10k tokens; these options shrink them to what a model
-# with an 8k context can take (Codex's documented config keys).
+# with an 8k context can take (Codex's documented config keys). Without its shell tool it
+# still sends `tools: []` with `tool_choice: "auto"`; with it, a 135M model sampled at
+# temperature 1 may start a command whose string argument runs to the end of the context.
 SMALL_PROMPT = (
     'web_search="disabled"',
     "features.goals=false",
@@ -191,6 +193,7 @@ SMALL_PROMPT = (
     "include_permissions_instructions=false",
     "tools.experimental_request_user_input.enabled=false",
     "features.view_image=false",
+    "features.shell_tool=false",
 )
 
 

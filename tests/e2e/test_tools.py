@@ -438,11 +438,6 @@ def _bad_tool_requests(model: str) -> list[tuple[str, dict, str]]:
         (CHAT, {**chat, "functions": [{"name": "f"}]}, "functions"),
         (
             CHAT,
-            {**chat, "tools": TOOLS, "response_format": {"type": "json_object"}},
-            "response_format",
-        ),
-        (
-            CHAT,
             {**chat, "tools": [{"type": "function", "function": {"name": "a b"}}]},
             "tools[0].function.name",
         ),
@@ -477,16 +472,6 @@ def _bad_tool_requests(model: str) -> list[tuple[str, dict, str]]:
             "/v1/responses",
             {"model": model, "input": "hi", "tools": [{"type": "custom", "name": "patch"}]},
             "tools[0]",
-        ),
-        (
-            "/v1/responses",
-            {
-                "model": model,
-                "input": "hi",
-                "tools": [{"type": "function", "name": "f"}],
-                "text": {"format": {"type": "json_object"}},
-            },
-            "text.format",
         ),
         (
             "/v1/responses",
@@ -528,3 +513,32 @@ def test_tokenize_counts_the_tool_definitions_as_chat_does(http, client, model):
         json={"model": model, "messages": ASK, "tools": TOOLS, "tool_choice": "none"},
     ).json()["count"]
     assert hidden == bare  # tool_choice "none": the tools are not announced
+
+
+def test_tools_and_a_response_format_combine(client, model):
+    """As OpenAI's do: an answer without calls follows the format, calls stay calls."""
+    schema = {
+        "type": "object",
+        "properties": {"city": {"type": "string", "maxLength": 20}},
+        "required": ["city"],
+        "additionalProperties": False,
+    }
+    response_format = {"type": "json_schema", "json_schema": {"name": "city", "schema": schema}}
+    for choice in ("auto", "none"):
+        answer = client.chat.completions.create(
+            model=model,
+            messages=[{"role": "user", "content": "Which city is the capital of France?"}],
+            tools=TOOLS,
+            tool_choice=choice,
+            response_format=response_format,
+            parallel_tool_calls=False,
+            temperature=0,
+            max_tokens=100,
+        )
+        message = answer.choices[0].message
+        assert answer.choices[0].finish_reason != "length"
+        if message.tool_calls:
+            assert choice == "auto"
+            calls_are_valid(message.tool_calls)
+        else:
+            assert isinstance(json.loads(message.content)["city"], str)

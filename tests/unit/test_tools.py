@@ -318,3 +318,11 @@ def test_the_tool_bounds_hold_at_and_just_past_each_bound():
     ):
         with pytest.raises(ValidationError):
             ChatCompletionRequest.model_validate(past)
+
+
+def test_with_a_response_format_an_answer_without_calls_follows_it(tokenizer):
+    schema = {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}
+    grammar = call_grammar(plan_tools([WEATHER], "auto", None, True), False, schema)
+    assert accepts(tokenizer, grammar, '{"city": "Paris"}')
+    assert accepts(tokenizer, grammar, PARIS)
+    assert not accepts(tokenizer, grammar, "Paris is the capital.")
