@@ -1,5 +1,5 @@
 # GPU image: the official vLLM CUDA image plus this server. Build and run with
-# `docker compose up` (docker-compose.yml); the preset comes from SAMPLING_SERVER_CONFIG.
+# `docker compose up` (docker-compose.yml); the engine profile (config/*.yaml) comes from SAMPLING_SERVER_CONFIG.
 ARG VLLM_VERSION=0.32.0
 FROM vllm/vllm-openai:v${VLLM_VERSION}
 

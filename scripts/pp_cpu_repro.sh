@@ -8,7 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 model=${1:-$(HF_HUB_OFFLINE=1 .venv/bin/python -c \
-    'from server import embedded_model; from server.settings import Settings; print(embedded_model.model_dir(Settings().cache_dir))')}
+    'from server.engine import embedded_model; from server.settings import Settings; print(embedded_model.model_dir(Settings().cache_dir))')}
 port=${2:-8199}
 log=$(mktemp)
 trap 'kill "$pid" 2>/dev/null || true; rm -f "$log"' EXIT

@@ -37,7 +37,7 @@ else
     echo "$want $extras" > "$stamp"
 fi
 
-# tcmalloc, which the CPU preset preloads into the engine (vLLM's advice; skipped if absent).
+# tcmalloc, which the CPU profile preloads into the engine (vLLM's advice; skipped if absent).
 if ! ls /usr/lib/*-linux-gnu/libtcmalloc_minimal.so.4 >/dev/null 2>&1 \
     && [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null; then
     echo "setup: installing libtcmalloc-minimal4"
@@ -47,5 +47,5 @@ fi
 # [3/3] The embedded model: converted once into the cache directory, skipped when already there.
 # SETUP_MODEL=0 leaves it to the server's start (serve.sh: one process importing torch).
 if [[ ${SETUP_MODEL:-1} == 1 ]]; then
-    HF_HUB_OFFLINE=1 "$PY" -m server.embedded_model
+    HF_HUB_OFFLINE=1 "$PY" -m server.engine.embedded_model
 fi

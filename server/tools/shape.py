@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from server.schemas.chat import ChatCompletionMessage
-from server.schemas.tools import CalledFunction, DeltaFunction, DeltaToolCall, ToolCall
+from server.protocol.chat import ChatCompletionMessage
+from server.protocol.tools import CalledFunction, DeltaFunction, DeltaToolCall, ToolCall
 from server.tools.parse import ArgumentsPiece, CallBegins, CallParser, Event, TextPiece
 
 

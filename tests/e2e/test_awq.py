@@ -1,5 +1,5 @@
 """The AWQ path end to end on the CPU: quantize the embedded model with llm-compressor
-(scripts/quantize_awq.py, in its own environment; cached between runs), then serve the
+(scripts/models/quantize_awq.py, in its own environment; cached between runs), then serve the
 4-bit checkpoint with vLLM through this server."""
 
 import os
@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from server import embedded_model
+from server.engine import embedded_model
 from server.settings import load_settings
 
 pytestmark = pytest.mark.awq
@@ -23,11 +23,11 @@ def awq_checkpoint() -> Path:
     source = embedded_model.prepare(cache_dir)
     target = cache_dir / "models" / f"{NAME}-g64-v1"
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
-    subprocess.run(["scripts/setup_awq.sh"], cwd=ROOT, check=True, timeout=1200)
+    subprocess.run(["scripts/models/setup_awq.sh"], cwd=ROOT, check=True, timeout=1200)
     subprocess.run(
         [
             ".venv-awq/bin/python",
-            "scripts/quantize_awq.py",
+            "scripts/models/quantize_awq.py",
             str(source),
             str(target),
             "--group-size",

@@ -12,7 +12,9 @@ def test_one_command_writes_every_figure(server, tmp_path):
     subprocess.run(
         [
             sys.executable,
-            "scripts/figures.py",
+            "-m",
+            "bench",
+            "figures",
             "--base-url",
             server.base_url,
             "--out",

@@ -1,6 +1,6 @@
 """Schemathesis against the app's own OpenAPI schema, on the real server, through
-scripts/fuzz.py (valid and invalid requests on every route): no 5xx, every error in the
-OpenAI envelope, only valid JSON. A short, derandomised run; the long one is the script's."""
+`python -m bench fuzz` (valid and invalid requests on every route): no 5xx, every error in the
+OpenAI envelope, only valid JSON. A short, derandomised run; the long one is the tool's."""
 
 import subprocess
 import sys
@@ -13,7 +13,9 @@ def test_no_server_errors_and_every_error_is_an_envelope(server):
     result = subprocess.run(
         [
             sys.executable,
-            "scripts/fuzz.py",
+            "-m",
+            "bench",
+            "fuzz",
             "--base-url",
             server.base_url,
             "--examples",

@@ -1,10 +1,10 @@
 """The GPU path rehearsed on the CPU engine: a toy-size Phi-3.5-mini-instruct twin (Phi-3.5's
 config, tokenizer, chat template and generation config, in the AutoAWQ GEMM format of the
-default checkpoint; scripts/phi35_twin.py) served through this server with the laptop preset,
-config/phi35-awq-6gb.yaml, as it is. One override: `--model`, the twin's folder instead of the
-hub id (nothing is downloaded here). Everything else of the preset is taken as written,
-dtype half and gpu_memory_utilization 0.85 included (on the CPU engine the latter is a share
-of host RAM, which vLLM caps at what is free)."""
+default checkpoint; scripts/models/phi35_twin.py) served through this server with the laptop engine
+profile, config/phi35-awq-6gb.yaml, as it is. One override: `--model`, the twin's folder
+instead of the hub id (nothing is downloaded here). Everything else of the profile is taken as
+written, dtype half and gpu_memory_utilization 0.85 included (on the CPU engine the latter is
+a share of host RAM, which vLLM caps at what is free)."""
 
 import json
 import os
@@ -19,8 +19,8 @@ from server.settings import load_settings
 
 pytestmark = pytest.mark.twin
 ROOT = Path(__file__).resolve().parents[2]
-PRESET = "config/phi35-awq-6gb.yaml"
-NAME = "Phi-3.5-mini-instruct"  # the preset's served_model_name
+PROFILE = "config/phi35-awq-6gb.yaml"
+NAME = "Phi-3.5-mini-instruct"  # the profile's served_model_name
 CONTEXT = 4096
 
 
@@ -28,11 +28,11 @@ CONTEXT = 4096
 def twin() -> Path:
     target = load_settings([]).cache_dir / "models" / "phi35-twin-v1"
     setup = subprocess.run(
-        ["scripts/setup_twin.sh"], cwd=ROOT, check=True, timeout=1200, capture_output=True
+        ["scripts/models/setup_twin.sh"], cwd=ROOT, check=True, timeout=1200, capture_output=True
     )
     vocab = setup.stdout.decode().strip().splitlines()[-1]
     subprocess.run(
-        [".venv-autoawq/bin/python", "scripts/phi35_twin.py", str(target), "--vocab", vocab],
+        [".venv-autoawq/bin/python", "scripts/models/phi35_twin.py", str(target), "--vocab", vocab],
         cwd=ROOT,
         env={**os.environ, "HF_HUB_OFFLINE": "1"},
         check=True,
@@ -43,7 +43,7 @@ def twin() -> Path:
 
 @pytest.fixture(scope="module")
 def http(pool, twin):
-    server = pool.get("--config", PRESET, "--model", str(twin))
+    server = pool.get("--config", PROFILE, "--model", str(twin))
     with httpx.Client(base_url=server.base_url, timeout=120) as client:
         client.server = server
         yield client
@@ -65,7 +65,7 @@ def test_the_twin_is_phi35_at_toy_size_in_autoawq_gemm_format(twin):
     assert 32007 in generation["eos_token_id"]  # <|end|>
 
 
-def test_the_preset_starts_with_its_context_and_awq(http):
+def test_the_profile_starts_with_its_context_and_awq(http):
     card = http.get("/v1/models").json()["data"][0]
     assert card["id"] == NAME
     assert card["max_model_len"] == CONTEXT
@@ -76,11 +76,11 @@ def test_the_preset_starts_with_its_context_and_awq(http):
 
 
 def test_the_model_format_checks_pass(http):
-    """The same checks scripts/gpu_check.sh runs against the real checkpoint: template ids,
+    """The same checks scripts/gpu/gpu_check.sh runs against the real checkpoint: template ids,
     the stop at <|end|> without leaking it, byte-fallback bytes, structured output, the
     inspector, tool calls (not the answers: the twin's weights are random)."""
     result = subprocess.run(
-        [sys.executable, "scripts/phi35_checks.py", "--base-url", str(http.base_url)],
+        [sys.executable, "-m", "bench", "phi35_checks", "--base-url", str(http.base_url)],
         cwd=ROOT,
         capture_output=True,
         text=True,

@@ -10,6 +10,7 @@ import sys
 
 import httpx
 
+from bench import QUESTIONS
 from tests.e2e.conftest import ROOT
 
 
@@ -18,7 +19,9 @@ def test_quick_lab_on_a_slice(server, tmp_path):
     result = subprocess.run(
         [
             sys.executable,
-            "scripts/sampling_lab.py",
+            "-m",
+            "bench",
+            "sampling_lab",
             "--base-url",
             server.base_url,
             "--quick",
@@ -52,7 +55,7 @@ def test_quick_lab_on_a_slice(server, tmp_path):
 
     # a cell reruns from what was recorded: its parameters and the question's seed
     cell = greedy
-    questions = json.loads((ROOT / "scripts/lab/questions.json").read_text())["items"]
+    questions = json.loads(QUESTIONS.read_text())["items"]
     body = {
         "model": lab["model"],
         "messages": [

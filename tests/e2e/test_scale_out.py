@@ -1,5 +1,5 @@
 """vLLM's own parallelism through this server, on the CPU engine: tensor parallel 2 and data
-parallel 2 against one rank, on a tiny Llama (scripts/tiny_llama.py: 8 heads, so two ranks
+parallel 2 against one rank, on a tiny Llama (scripts/models/tiny_llama.py: 8 heads, so two ranks
 can split them; float32, so that only real differences show), with the core binding the
 server derives for this machine. Pipeline parallelism and the Ray executor, which vLLM's
 CPU engine cannot run, are refused at start-up."""
@@ -30,7 +30,10 @@ LOGPROB_TOLERANCE = 1e-4
 def tiny_llama(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("tiny-llama")
     subprocess.run(
-        [sys.executable, "scripts/tiny_llama.py", str(out)], cwd=ROOT, check=True, timeout=300
+        [sys.executable, "scripts/models/tiny_llama.py", str(out)],
+        cwd=ROOT,
+        check=True,
+        timeout=300,
     )
     return out
 

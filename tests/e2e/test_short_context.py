@@ -1,5 +1,5 @@
-"""A model whose own context is shorter than the preset's max_model_len (the CPU preset's 8192
-is written for the embedded model) starts with its own length instead of failing."""
+"""A model whose own context is shorter than the engine profile's max_model_len (the CPU
+profile's 8192 is written for the embedded model) starts with its own length instead of failing."""
 
 import json
 import os
@@ -13,7 +13,7 @@ import httpx
 import psutil
 import pytest
 
-from server import embedded_model
+from server.engine import embedded_model
 from server.settings import load_settings
 from tests.e2e.conftest import ROOT, _free_port
 
@@ -37,7 +37,7 @@ def short_model(tmp_path_factory) -> Path:
     return folder
 
 
-def test_the_preset_context_is_a_cap_not_a_demand(pool, short_model):
+def test_the_profile_context_is_a_cap_not_a_demand(pool, short_model):
     assert load_settings([]).max_model_len == 8192  # the CPU preset, unchanged
     server = pool.get("--model", str(short_model), "--served-model-name", NAME)
     with httpx.Client(base_url=server.base_url, timeout=60) as http:

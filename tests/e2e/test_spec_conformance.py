@@ -1,6 +1,6 @@
-"""Requests drawn from OpenAI's published spec against the real server (scripts/
-spec_conformance.py): no 5xx, and no 4xx outside the README's table of refused fields and
-actionable limits. A short, derandomised run; the script runs longer ones."""
+"""Requests drawn from OpenAI's published spec against the real server (`python -m bench
+spec_conformance`): no 5xx, and no 4xx outside the table of refused fields and actionable
+limits (docs/api/compatibility.md). A short, derandomised run; the tool runs longer ones."""
 
 import json
 import subprocess
@@ -15,7 +15,9 @@ def test_requests_valid_under_openais_spec_are_answered(server, tmp_path):
     result = subprocess.run(
         [
             sys.executable,
-            "scripts/spec_conformance.py",
+            "-m",
+            "bench",
+            "spec_conformance",
             "--base-url",
             server.base_url,
             "--examples",

@@ -7,8 +7,6 @@ every time."""
 from __future__ import annotations
 
 import json
-import sys
-from pathlib import Path
 
 import httpx
 import jsonschema
@@ -18,10 +16,9 @@ from langchain_core.tools import tool as langchain_tool
 from langchain_openai import ChatOpenAI
 from pydantic import BaseModel
 
-# The same tool and worked example (call, result, answer) as scripts/tool_calls.py measures.
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
-from tool_calls import EXAMPLE
-from tool_calls import WEATHER as WEATHER_PARAMETERS
+# The same tool and worked example (call, result, answer) as `python -m bench tool_calls` measures.
+from bench.tool_calls import EXAMPLE
+from bench.tool_calls import WEATHER as WEATHER_PARAMETERS
 
 TIME_PARAMETERS = {
     "type": "object",

@@ -35,7 +35,7 @@ def test_dockerfiles_pass_hadolint(dockerfile):
 
 
 def test_shell_scripts_pass_shellcheck():
-    scripts = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "scripts").glob("*.sh"))
+    scripts = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "scripts").rglob("*.sh"))
     result = subprocess.run(
         [tool("shellcheck"), *scripts, ".ci/run"], cwd=ROOT, capture_output=True, text=True
     )

@@ -1,8 +1,9 @@
 """The Kubernetes manifests (deploy/kubernetes): valid against Kubernetes' own JSON schemas
 (offline, the schemas kubernetes-validate ships, strict: no unknown fields) and keeping the
-promises the README makes: probes on /health, a start-up allowance for a model download,
-the GPU limit, a grace period longer than the server's shutdown timeout, Prometheus scrape
-annotations, settings from a ConfigMap that the server knows, the key from a Secret."""
+promises docs/running/kubernetes.md makes: probes on /health, a start-up allowance for a
+model download, the GPU limit, a grace period longer than the server's shutdown timeout,
+Prometheus scrape annotations, settings from a ConfigMap that the server knows, the key from
+a Secret."""
 
 from __future__ import annotations
 

@@ -2,12 +2,12 @@ from pathlib import Path
 
 import pytest
 
-from server.settings import DEFAULT_PRESET, load_settings
+from server.settings import DEFAULT_PROFILE, load_settings
 
 
 def test_default_preset_is_the_cpu_one():
     settings = load_settings([])
-    assert settings.config == DEFAULT_PRESET
+    assert settings.config == DEFAULT_PROFILE
     assert settings.model is None
     assert settings.enforce_eager is True
     assert settings.gpu_memory_utilization == pytest.approx(0.3)
@@ -30,7 +30,7 @@ def test_nested_env(monkeypatch):
 
 
 def test_missing_preset_is_refused(tmp_path: Path):
-    with pytest.raises(SystemExit, match="preset not found"):
+    with pytest.raises(SystemExit, match="engine profile not found"):
         load_settings(["--config", str(tmp_path / "nope.yaml")])
 
 

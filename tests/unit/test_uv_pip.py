@@ -1,14 +1,9 @@
 """scripts/uv_pip.py: pip's configuration, as `pip config list` prints it, becomes uv's flags."""
 
-import importlib.util
 import subprocess
 import sys
-from pathlib import Path
 
-SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "uv_pip.py"
-spec = importlib.util.spec_from_file_location("uv_pip", SCRIPT)
-uv_pip = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(uv_pip)
+from scripts import uv_pip
 
 LISTING = """\
 :env:.find-links='/opt/wheels'

@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# One command for the first person with a GPU: on a CUDA machine with Docker and the NVIDIA
+# container toolkit, build the GPU image, start it with compose (Phi-3.5-mini-instruct AWQ,
+# the 6 GB profile unless server.env says otherwise), wait for /health, then inside the
+# container run the checks the Phi-3.5 twin passes on the CPU (template ids, the stop at
+# <|end|>, byte-fallback bytes, structured output, the inspector), the README's SDK example
+# with a right answer, and `python -m bench gpu_smoke`; print one summary. Exits 1 if
+# anything failed. The server keeps running afterwards; `docker compose down` stops it.
+#
+#     scripts/gpu/gpu_check.sh        # GPU_CHECK_TIMEOUT=1800 s for the first start
+set -uo pipefail
+cd "$(dirname "$0")/../.." || exit 1
+
+TIMEOUT=${GPU_CHECK_TIMEOUT:-1800}
+COMPOSE=(docker compose --profile gpu)
+declare -A RESULT
+failed=0
+
+record() {  # record NAME STATUS
+    RESULT[$1]=$2
+    [[ $2 == ok ]] || failed=1
+}
+
+echo "gpu_check: [1/5] building the GPU image"
+if "${COMPOSE[@]}" build server; then record build ok; else record build FAILED; fi
+
+if [[ ${RESULT[build]} == ok ]]; then
+    echo "gpu_check: [2/5] starting it"
+    if "${COMPOSE[@]}" up -d server; then record start ok; else record start FAILED; fi
+fi
+
+if [[ ${RESULT[start]:-} == ok ]]; then
+    echo "gpu_check: [3/5] waiting for /health (the first start downloads the checkpoint)"
+    started=$(date +%s)
+    record health "not ready in ${TIMEOUT} s"
+    while (( $(date +%s) - started < TIMEOUT )); do
+        if curl -fsS http://127.0.0.1:8000/health >/dev/null 2>&1; then
+            record health ok
+            echo "gpu_check: ready after $(( $(date +%s) - started )) s"
+            break
+        fi
+        printf '\r  %4d s' $(( $(date +%s) - started ))
+        sleep 5
+    done
+    [[ ${RESULT[health]} == ok ]] || "${COMPOSE[@]}" logs --tail 80 server
+fi
+
+if [[ ${RESULT[health]:-} == ok ]]; then
+    # The measurement package alone (its checks need only httpx and openai, in vLLM's image).
+    "${COMPOSE[@]}" exec -T server mkdir -p /tmp/gpu-check
+    "${COMPOSE[@]}" cp bench server:/tmp/gpu-check >/dev/null
+    BENCH=("${COMPOSE[@]}" exec -T --workdir /tmp/gpu-check server python3 -m bench)
+    echo "gpu_check: [4/5] Phi-3.5 checks and the README's SDK example"
+    if "${BENCH[@]}" phi35_checks --answers; then
+        record phi35_checks ok
+    else
+        record phi35_checks FAILED
+    fi
+    echo "gpu_check: [5/5] time to first token and tokens/s"
+    if "${BENCH[@]}" gpu_smoke --base-url http://127.0.0.1:8000 \
+        --out /tmp/gpu-check/gpu_smoke.json; then
+        record smoke ok
+    else
+        record smoke FAILED
+    fi
+fi
+
+echo
+echo "gpu_check summary"
+for name in build start health phi35_checks smoke; do
+    printf '  %-13s %s\n' "$name" "${RESULT[$name]:-not run}"
+done
+if (( failed )); then
+    echo "the mission does NOT hold on this machine yet (see above)"
+    exit 1
+fi
+echo "the mission holds: docker compose up serves Phi-3.5-mini-instruct AWQ as specified"

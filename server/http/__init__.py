@@ -1,0 +1,1 @@
+"""The web layer: the app, routes, middleware, auth, admission and the error handlers."""

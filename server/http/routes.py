@@ -1,0 +1,246 @@
+"""HTTP routes: parse, hand to a service, answer JSON or server-sent events."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+from importlib.metadata import version as package_version
+from typing import Annotated, TypeVar
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import Response as RawResponse
+from prometheus_client import CONTENT_TYPE_LATEST
+from starlette.background import BackgroundTask
+from vllm import __version__ as vllm_version
+
+from server.http.auth import require_api_key
+from server.http.runtime import Runtime, Services
+from server.protocol.chat import ChatCompletion, ChatCompletionRequest
+from server.protocol.completions import Completion, CompletionRequest
+from server.protocol.errors import APIError, ClientDisconnected, internal_error, sse_error
+from server.protocol.inspect import Inspection, InspectRequest
+from server.protocol.models import Model, ModelList
+from server.protocol.presets import PRESETS, SamplingPreset
+from server.protocol.responses import Response, ResponseCreateRequest
+from server.protocol.tokenize import (
+    DetokenizeRequest,
+    DetokenizeResponse,
+    TokenizeRequest,
+    TokenizeResponse,
+)
+from server.services.checks import check_model
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+A = TypeVar("A")
+
+router = APIRouter(dependencies=[Depends(require_api_key)])
+open_router = APIRouter()
+
+
+async def _runtime(request: Request) -> Runtime:
+    return request.app.state.runtime
+
+
+async def _services(runtime: Annotated[Runtime, Depends(_runtime)]) -> Services:
+    """The services while the engine serves; 503 before (loading) and after (failed, or
+    stopping), so that no request reaches a dead engine."""
+    if runtime.state == "loading":
+        raise APIError(
+            "The model is still loading; retry when GET /health answers 200.",
+            status=503,
+            type="service_unavailable",
+            code="model_loading",
+        )
+    if runtime.state != "ready" or runtime.services is None:
+        raise APIError(
+            "The engine is not serving (it failed or the server is stopping); retry on "
+            "another replica or after a restart.",
+            status=503,
+            type="service_unavailable",
+            code="engine_unavailable",
+        )
+    return runtime.services
+
+
+ServicesDep = Annotated[Services, Depends(_services)]
+
+# Templating and tokenization grow with the input (a 100k-character prompt takes a while):
+# they run here, not on the event loop, so /health, /metrics and every stream keep
+# answering meanwhile. One thread, as vLLM's own server does: the Rust tokenizer must not
+# be used by two threads at once.
+_PREPARE = ThreadPoolExecutor(max_workers=1, thread_name_prefix="prepare")
+
+
+async def off_loop(work: Callable[[A], T], argument: A) -> T:
+    return await asyncio.get_running_loop().run_in_executor(_PREPARE, work, argument)
+
+
+def _admit(request: Request, engine_requests: int, param: str) -> Callable[[], None]:
+    """Slots for the engine requests this HTTP request starts (server/http/admission.py)."""
+    return request.app.state.admission.admit(engine_requests, param)
+
+
+async def _whole(request: Request, work: Awaitable[T], release: Callable[[], None]) -> T:
+    try:
+        return await _until_disconnect(request, work)
+    finally:
+        release()
+
+
+def _event_stream(events: AsyncIterator[str], release: Callable[[], None]) -> StreamingResponse:
+    async def guarded() -> AsyncIterator[str]:
+        try:
+            async for event in events:
+                yield event
+        except Exception:
+            log.exception("stream failed")
+            yield sse_error(internal_error())
+            yield "data: [DONE]\n\n"
+        finally:
+            release()
+
+    return StreamingResponse(
+        guarded(),
+        background=BackgroundTask(release),  # also when the stream never started
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
+
+
+@open_router.get("/health", tags=["server"])
+async def health(runtime: Annotated[Runtime, Depends(_runtime)]) -> JSONResponse:
+    """200 once the engine is ready; 503 while it loads or after it failed."""
+    if runtime.services is None:
+        return JSONResponse({"status": runtime.state}, status_code=503)
+    try:
+        await runtime.services.engine.check_health()
+    except Exception:
+        return JSONResponse({"status": "engine_dead"}, status_code=503)
+    return JSONResponse({"status": "ok"})
+
+
+@router.get("/v1/models", tags=["models"])
+async def list_models(services: ServicesDep) -> ModelList:
+    return ModelList(data=[services.model_card()])
+
+
+@router.get("/v1/models/{model_id:path}", tags=["models"])
+async def retrieve_model(model_id: str, services: ServicesDep) -> Model:
+    check_model(model_id, services.engine.info)
+    return services.model_card()
+
+
+@router.post(
+    "/v1/chat/completions",
+    tags=["chat"],
+    response_model=ChatCompletion,
+    responses={200: {"content": {"text/event-stream": {}}}},
+)
+async def create_chat_completion(
+    body: ChatCompletionRequest, services: ServicesDep, request: Request
+):
+    prepared = await off_loop(services.chat.prepare, body)
+    release = _admit(request, body.n, "n")
+    if body.stream:
+        return _event_stream(services.chat.stream(prepared), release)
+    return await _whole(request, services.chat.complete(prepared), release)
+
+
+@router.post(
+    "/v1/completions",
+    tags=["completions"],
+    response_model=Completion,
+    responses={200: {"content": {"text/event-stream": {}}}},
+)
+async def create_completion(body: CompletionRequest, services: ServicesDep, request: Request):
+    fanout, param = body.prompt_count() * body.n, "n" if body.n > 1 else "prompt"
+    request.app.state.admission.check_fanout(fanout, param)  # before tokenizing the prompts
+    prepared = await off_loop(services.completions.prepare, body)
+    release = _admit(request, fanout, param)
+    if body.stream:
+        return _event_stream(services.completions.stream(prepared), release)
+    return await _whole(request, services.completions.complete(prepared), release)
+
+
+@router.post(
+    "/v1/responses",
+    tags=["responses"],
+    response_model=Response,
+    responses={200: {"content": {"text/event-stream": {}}}},
+)
+async def create_response(
+    body: ResponseCreateRequest, services: ServicesDep, http_request: Request
+):
+    request, prepared = await off_loop(services.responses.prepare, body)
+    release = _admit(http_request, 1, "input")
+    if body.stream:
+        return _event_stream(services.responses.stream(request, prepared), release)
+    return await _whole(http_request, services.responses.create(request, prepared), release)
+
+
+@router.post("/v1/tokenize", tags=["tokenization"])
+async def tokenize(body: TokenizeRequest, services: ServicesDep) -> TokenizeResponse:
+    """Token ids and strings with the model's own tokenizer (and chat template for messages)."""
+    return await off_loop(services.tokenization.tokenize, body)
+
+
+@router.post("/v1/detokenize", tags=["tokenization"])
+async def detokenize(body: DetokenizeRequest, services: ServicesDep) -> DetokenizeResponse:
+    return await off_loop(services.tokenization.detokenize, body)
+
+
+@router.post("/v1/sampling/inspect", tags=["sampling"])
+async def inspect_sampling(
+    body: InspectRequest, services: ServicesDep, request: Request
+) -> Inspection:
+    """Explain each generated position: the raw distribution, what temperature, min_p,
+    top-k and top-p made of it, and which token was drawn."""
+    prepared = await off_loop(services.inspector.prepare, body)
+    release = _admit(request, 1, "messages")
+    return await _whole(request, services.inspector.inspect(prepared), release)
+
+
+@open_router.get("/version", tags=["server"])
+async def version() -> dict[str, str]:
+    return {"version": package_version("sampling-server"), "vllm": vllm_version}
+
+
+@open_router.get("/metrics", tags=["server"], include_in_schema=False)
+async def metrics(request: Request) -> RawResponse:
+    return RawResponse(request.app.state.metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
+
+
+async def _until_disconnect(request: Request, work: Awaitable[T]) -> T:
+    """Run a whole-answer request, cancelling it (and so aborting its engine requests) if
+    the client hangs up first."""
+    task = asyncio.ensure_future(work)
+    hung_up = False
+
+    async def watch() -> None:
+        nonlocal hung_up
+        while not task.done():
+            if (await request.receive())["type"] == "http.disconnect":
+                hung_up = True
+                task.cancel()
+                return
+
+    watcher = asyncio.create_task(watch())
+    try:
+        return await task
+    except asyncio.CancelledError:
+        if hung_up:
+            raise ClientDisconnected from None
+        raise
+    finally:
+        watcher.cancel()
+
+
+@router.get("/v1/sampling/presets", tags=["sampling"])
+async def sampling_presets() -> list[SamplingPreset]:
+    """The named presets a request can use with `"preset": NAME`."""
+    return list(PRESETS.values())

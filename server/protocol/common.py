@@ -1,0 +1,187 @@
+"""Parts shared by the chat and completions APIs."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictStr,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from server.protocol.fields import (
+    Integer,
+    LogitBias,
+    Metadata,
+    MinP,
+    Penalty,
+    RepetitionPenalty,
+    Seed,
+    ServiceTier,
+    Stop,
+    Temperature,
+    TopK,
+    TopP,
+)
+from server.protocol.presets import PresetName
+
+
+class APIModel(BaseModel):
+    """Requests refuse unknown fields, as OpenAI does, so a typo never passes silently. A
+    null means the field's default, as in OpenAI's spec (`"n": null` is one choice)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _null_is_default(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        defaulted = _defaulted_keys(cls)
+        if any(data.get(key, 0) is None for key in defaulted):
+            return {k: v for k, v in data.items() if not (v is None and k in defaulted)}
+        return data
+
+
+@cache
+def _defaulted_keys(model: type[BaseModel]) -> frozenset[str]:
+    """The keys whose default is not null: a null there is dropped so the default applies."""
+    keys = set()
+    for name, field in model.model_fields.items():
+        if field.is_required() or (field.default_factory is None and field.default is None):
+            continue
+        keys.add(field.alias or name)
+    return frozenset(keys)
+
+
+def lone_surrogate(value: Any) -> str | None:
+    """Where in a JSON value a string holds a lone surrogate (JSON's `\\ud800` escapes
+    decode to one), which no text encoding can carry: "messages[0].content". Walked with a
+    stack, so no depth can crash it."""
+    stack: list[tuple[str, Any]] = [("", value)]
+    while stack:
+        path, item = stack.pop()
+        if isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                return path or "body"
+        elif isinstance(item, dict):
+            for key, child in item.items():
+                where = f"{path}.{key}" if path else str(key)
+                stack.append((where, key))
+                stack.append((where, child))
+        elif isinstance(item, list):
+            stack.extend((f"{path}[{i}]", child) for i, child in enumerate(item))
+    return None
+
+
+class RequestModel(APIModel):
+    """A whole request body: text that is not Unicode is refused, naming where it is,
+    before anything reaches the tokenizer or the engine."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _only_unicode(cls, data: Any) -> Any:
+        where = lone_surrogate(data)
+        if where is not None:
+            raise PydanticCustomError(
+                "invalid_unicode",
+                "{where}: the text holds a lone surrogate, which is not Unicode",
+                {"where": where},
+            )
+        return data
+
+
+class ContentPart(APIModel):
+    """A part of a message; a prompt-cache breakpoint has no effect (vLLM caches every
+    prefix by itself)."""
+
+    prompt_cache_breakpoint: dict[str, Any] | None = None
+
+
+class NoEffectFields(APIModel):
+    """Fields of chat and Responses accepted without effect here (docs/api/compatibility.md):
+    nothing is stored, tiered, cached by key or screened; metadata is only echoed."""
+
+    store: StrictBool | None = None
+    metadata: Metadata | None = None
+    service_tier: ServiceTier | None = None
+    prompt_cache_key: StrictStr | None = None
+    prompt_cache_retention: Literal["in_memory", "in-memory", "24h"] | None = None
+    prompt_cache_options: dict[str, Any] | None = None
+    safety_identifier: StrictStr | None = None
+
+
+class StreamOptions(APIModel):
+    include_usage: StrictBool = False
+    include_obfuscation: StrictBool = True  # no effect: nothing here is padded
+
+
+class SamplingKnobs(RequestModel):
+    """The sampling parameters every generating endpoint takes; top_k, min_p,
+    repetition_penalty, ignore_eos and preset are this server's extensions (the SDK sends
+    them through `extra_body`)."""
+
+    model: str
+    preset: PresetName | None = None
+    temperature: Temperature | None = None
+    top_p: TopP | None = None
+    top_k: TopK | None = None
+    min_p: MinP | None = None
+    presence_penalty: Penalty | None = None
+    frequency_penalty: Penalty | None = None
+    repetition_penalty: RepetitionPenalty | None = None
+    logit_bias: LogitBias | None = None
+    seed: Seed | None = None
+    ignore_eos: StrictBool = False
+
+
+class SamplingFields(SamplingKnobs):
+    """What chat and completions add: several choices, stop strings, streaming."""
+
+    n: Integer = Field(1, ge=1, le=128)
+    stop: Stop | None = None
+    stream: StrictBool = False
+    stream_options: StreamOptions | None = None
+    user: str | None = None
+
+    def stop_list(self) -> list[str]:
+        """The stop strings; an empty one stops nothing (OpenAI's spec allows it)."""
+        if self.stop is None:
+            return []
+        stops = [self.stop] if isinstance(self.stop, str) else list(self.stop)
+        return [s for s in stops if s]
+
+
+class PromptTokensDetails(BaseModel):
+    cached_tokens: int = 0  # the engine's prefix cache
+    audio_tokens: int = 0
+
+
+class CompletionTokensDetails(BaseModel):
+    reasoning_tokens: int = 0
+    audio_tokens: int = 0
+    accepted_prediction_tokens: int = 0
+    rejected_prediction_tokens: int = 0
+
+
+class Usage(BaseModel):
+    prompt_tokens: int
+    completion_tokens: int
+    total_tokens: int
+    prompt_tokens_details: PromptTokensDetails = Field(default_factory=PromptTokensDetails)
+    completion_tokens_details: CompletionTokensDetails = Field(
+        default_factory=CompletionTokensDetails
+    )
+
+
+# Every request runs on the one engine, in one tier: what OpenAI calls "default".
+ServiceTierUsed = Literal["default"]
+FinishReason = Literal["stop", "length", "tool_calls"]

@@ -1,0 +1,109 @@
+"""The sampling inspector: `POST /v1/sampling/inspect` (this server's own API)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field, StrictInt, StrictStr, field_validator, model_validator
+
+from server.protocol.chat import ChatMessage
+from server.protocol.common import SamplingKnobs
+
+
+class InspectRequest(SamplingKnobs):
+    """Messages (through the chat template) or a raw prompt, with the sampling parameters to
+    explain. The same seed and parameters give the same tokens as a chat or completions
+    request."""
+
+    messages: list[ChatMessage] | None = Field(None, min_length=1)
+    prompt: StrictStr | None = Field(None, min_length=1)
+    steps: StrictInt = Field(8, ge=1, le=64, description="Generated positions to explain.")
+    top_candidates: StrictInt = Field(
+        20, ge=1, le=200, description="Most likely tokens listed at each step."
+    )
+    max_candidates: StrictInt = Field(
+        500,
+        ge=1,
+        le=5000,
+        description="Cap on listed candidates: every survivor of the filters is listed up "
+        "to this many (the counts are always complete).",
+    )
+
+    @field_validator("repetition_penalty")
+    @classmethod
+    def _no_repetition_penalty(cls, value: float | None) -> float | None:
+        if value not in (None, 1.0):
+            raise ValueError(
+                "the inspector cannot explain repetition_penalty: it divides positive logits "
+                "and multiplies negative ones, and logprobs do not carry the logits' sign"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _one_input(self) -> InspectRequest:
+        if (self.messages is None) == (self.prompt is None):
+            raise ValueError("messages: give exactly one of 'messages' and 'prompt'")
+        return self
+
+
+class TokenInfo(BaseModel):
+    id: int
+    token: str
+    bytes: list[int]
+
+
+class Candidate(TokenInfo):
+    rank: int = Field(description="1 = most likely under the raw distribution.")
+    raw_prob: float = Field(description="The model's own probability (what logprobs report).")
+    raw_logprob: float
+    adjusted_logprob: float = Field(description="After logit_bias and penalties.")
+    temperature_prob: float = Field(description="After penalties and temperature.")
+    kept_by_min_p: bool
+    kept_by_top_k: bool
+    kept_by_top_p: bool
+    final_prob: float = Field(description="The distribution the token is drawn from.")
+
+
+class Survivors(BaseModel):
+    vocabulary: int
+    after_min_p: int
+    after_top_k: int
+    after_top_p: int
+
+
+class InspectStep(BaseModel):
+    position: int
+    sampled: TokenInfo
+    sampled_final_prob: float
+    greedy: bool
+    entropy_raw_bits: float
+    entropy_final_bits: float
+    min_p_threshold: float | None = Field(
+        description="Tokens below this tempered probability are cut (min_p x the top one)."
+    )
+    top_p_cutoff: float | None = Field(
+        description="The smallest probability top-p kept, after min_p and top-k."
+    )
+    survivors: Survivors
+    candidates: list[Candidate]
+    candidates_truncated: bool
+
+
+class InspectParameters(BaseModel):
+    temperature: float
+    top_p: float
+    top_k: int
+    min_p: float
+    presence_penalty: float
+    frequency_penalty: float
+    seed: int | None
+
+
+class Inspection(BaseModel):
+    object: Literal["sampling.inspection"] = "sampling.inspection"
+    model: str
+    logprobs_mode: Literal["raw", "processed"]
+    parameters: InspectParameters
+    text: str
+    steps: list[InspectStep]
+    seconds: float = Field(description="Wall time of the inspection.")

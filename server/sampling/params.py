@@ -1,0 +1,153 @@
+"""OpenAI request fields -> vLLM SamplingParams (pure)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from vllm import SamplingParams
+from vllm.sampling_params import RequestOutputKind, StructuredOutputsParams
+
+from server.protocol.common import SamplingKnobs
+from server.protocol.presets import PRESETS
+from server.sampling.json_schema import bounded
+from server.sampling.stages import Filters
+from server.settings import SamplingDefaults
+
+
+@dataclass(frozen=True)
+class OutputRequest:
+    """What one engine request must produce, decided by the endpoint."""
+
+    max_tokens: int
+    logprobs: int | None = None
+    prompt_logprobs: int | None = None
+    stream: bool = False
+    json_schema: dict[str, Any] | None = None
+    json_object: bool = False
+    grammar: str | None = None  # tool calls (server/tools/grammar.py)
+    stop_repeated_calls: bool = False  # server/tools/repeats.py (streams from the engine)
+
+
+@dataclass(frozen=True)
+class EffectiveSampling:
+    """The values a request really samples with: its own, else its preset's, else the
+    server's defaults (never the model's generation_config)."""
+
+    temperature: float
+    top_p: float
+    top_k: int  # 0: off
+    min_p: float
+    presence_penalty: float
+    frequency_penalty: float
+    repetition_penalty: float
+    seed: int | None
+    logit_bias: dict[int, float]
+    ignore_eos: bool = False
+
+    def filters(self) -> Filters:
+        """The stages the inspector recomputes, with the values the engine samples with."""
+        return Filters(
+            temperature=self.temperature,
+            top_p=self.top_p,
+            top_k=self.top_k,
+            min_p=self.min_p,
+            presence_penalty=self.presence_penalty,
+            frequency_penalty=self.frequency_penalty,
+        )
+
+
+def resolve(fields: SamplingKnobs, defaults: SamplingDefaults) -> EffectiveSampling:
+    preset = PRESETS[fields.preset] if fields.preset else None
+
+    def pick(name: str, default: float) -> float:
+        own = getattr(fields, name)
+        if own is not None:
+            return own
+        from_preset = getattr(preset, name, None) if preset else None
+        return default if from_preset is None else from_preset
+
+    return EffectiveSampling(
+        temperature=pick("temperature", defaults.temperature),
+        top_p=pick("top_p", defaults.top_p),
+        top_k=max(int(pick("top_k", defaults.top_k)), 0),
+        min_p=pick("min_p", defaults.min_p),
+        presence_penalty=pick("presence_penalty", 0.0),
+        frequency_penalty=pick("frequency_penalty", 0.0),
+        repetition_penalty=pick("repetition_penalty", defaults.repetition_penalty),
+        seed=fields.seed,
+        logit_bias={int(k): v for k, v in (fields.logit_bias or {}).items()},
+        ignore_eos=fields.ignore_eos,
+    )
+
+
+def choice_seed(seed: int | None, index: int) -> int | None:
+    """Each of the n choices is its own engine request; like vLLM's own parallel sampling,
+    choice i draws with seed + i, so n > 1 with a seed gives n different, reproducible
+    answers. The sum is folded into 0 … 2**64-1, the range the engine serialises and seeds
+    with (a negative seed included: vLLM would read -1 as "no seed")."""
+    return None if seed is None else (seed + index) % 2**64
+
+
+# vLLM needs top_p > 0; the smallest positive value keeps what top_p 0 means, only the most
+# likely token (the nucleus always keeps one).
+MIN_TOP_P = 1e-9
+
+
+def to_sampling_params(
+    sampling: EffectiveSampling,
+    output: OutputRequest,
+    stop: list[str] | None = None,
+    index: int = 0,
+) -> SamplingParams:
+    return SamplingParams(
+        n=1,
+        temperature=sampling.temperature,
+        top_p=max(sampling.top_p, MIN_TOP_P),
+        top_k=sampling.top_k,
+        min_p=sampling.min_p,
+        presence_penalty=sampling.presence_penalty,
+        frequency_penalty=sampling.frequency_penalty,
+        repetition_penalty=sampling.repetition_penalty,
+        seed=choice_seed(sampling.seed, index),
+        stop=stop or None,
+        ignore_eos=sampling.ignore_eos,
+        max_tokens=output.max_tokens,
+        logprobs=output.logprobs,
+        prompt_logprobs=output.prompt_logprobs,
+        logit_bias=sampling.logit_bias or None,
+        structured_outputs=_structured(output),
+        output_kind=RequestOutputKind.DELTA
+        if output.stream or output.stop_repeated_calls
+        else RequestOutputKind.FINAL_ONLY,
+    )
+
+
+_SCALAR = bounded({"type": ["string", "number", "boolean", "null"]})
+_SCALARS = {"type": "array", "items": _SCALAR, "maxItems": 8}
+_INNER = {
+    "type": "object",
+    "maxProperties": 8,
+    "additionalProperties": {"anyOf": [_SCALAR, _SCALARS]},
+}
+# `json_object`: a JSON object at most two levels deep, with at most 8 members per object or
+# array. Any JSON object lets a small model at temperature 0 nest or list without end and
+# never close it (measured in docs/api/structured-output.md); this bound makes every answer
+# finish. A request that needs another shape says so with `json_schema`.
+JSON_OBJECT_SCHEMA = {
+    "type": "object",
+    "maxProperties": 8,
+    "additionalProperties": {"anyOf": [_SCALAR, _SCALARS, _INNER]},
+}
+
+
+def _structured(output: OutputRequest) -> StructuredOutputsParams | None:
+    """response_format and tool calls through vLLM's structured outputs (grammar-constrained
+    decoding)."""
+    if output.grammar is not None:
+        return StructuredOutputsParams(grammar=output.grammar)
+    if output.json_schema is not None:
+        return StructuredOutputsParams(json=output.json_schema)
+    if output.json_object:
+        return StructuredOutputsParams(json=JSON_OBJECT_SCHEMA)
+    return None

@@ -1,1 +1,0 @@
-"""Pydantic models of the OpenAI API, named as openai-python names them."""

@@ -1,0 +1,51 @@
+"""What a request must satisfy beyond its schema, against the served model."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from server.engine.engine import ModelInfo
+from server.protocol.common import SamplingFields, SamplingKnobs
+from server.protocol.errors import APIError
+
+
+def check_model(requested: str, info: ModelInfo) -> None:
+    if requested != info.id:
+        raise APIError(
+            f"The model `{requested}` does not exist. This server serves `{info.id}`.",
+            status=404,
+            param="model",
+            code="model_not_found",
+        )
+
+
+def check_logit_bias(fields: SamplingKnobs, info: ModelInfo) -> None:
+    for key in fields.logit_bias or {}:
+        if not 0 <= int(key) < info.vocab_size:
+            raise APIError(
+                f"Invalid key in 'logit_bias': {key} is not a token id of this model "
+                f"(0 to {info.vocab_size - 1}).",
+                param="logit_bias",
+                code="invalid_value",
+            )
+
+
+def check_token_ids(ids: Sequence[int], info: ModelInfo, param: str) -> None:
+    """Token ids a caller sent must be in the served model's vocabulary (the schema can
+    only bound them by the widest vocabulary)."""
+    bad = [t for t in ids if not 0 <= t < info.vocab_size]
+    if bad:
+        raise APIError(
+            f"Token ids outside the vocabulary (0 to {info.vocab_size - 1}): {bad[:5]}",
+            param=param,
+            code="invalid_value",
+        )
+
+
+def check_stream_options(fields: SamplingFields) -> None:
+    if fields.stream_options is not None and not fields.stream:
+        raise APIError(
+            "The 'stream_options' parameter is only allowed when 'stream' is enabled.",
+            param="stream_options",
+            code="invalid_value",
+        )

@@ -1,0 +1,64 @@
+"""One prompt's n choices as engine requests, merged into one stream of deltas."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Sequence
+
+from vllm.exceptions import VLLMClientError
+from vllm.v1.engine.exceptions import EngineDeadError
+
+from server.engine.engine import Engine
+from server.protocol.common import SamplingFields
+from server.protocol.errors import APIError
+from server.sampling.outputs import ChoiceOutput, to_delta
+from server.sampling.params import OutputRequest, resolve, to_sampling_params
+from server.services.streams import merge
+from server.settings import SamplingDefaults
+from server.tools.repeats import without_repeats
+
+
+def choice_deltas(
+    engine: Engine,
+    prompt_ids: Sequence[int],
+    fields: SamplingFields,
+    defaults: SamplingDefaults,
+    output: OutputRequest,
+    request_id: str,
+    first_index: int = 0,
+) -> AsyncIterator[ChoiceOutput]:
+    """One engine request per choice, merged. vLLM refuses n > 1 with greedy decoding;
+    OpenAI answers it with n identical choices, so n is fanned out here instead."""
+    top_n = max(output.logprobs or 0, output.prompt_logprobs or 0)
+    sampling = resolve(fields, defaults)
+    stop = fields.stop_list()
+
+    async def one(index: int) -> AsyncIterator[ChoiceOutput]:
+        params = to_sampling_params(sampling, output, stop, index - first_index)
+        request = engine.generate(prompt_ids, params, f"{request_id}-{index}")
+        async with contextlib.aclosing(request) as outputs:  # type: ignore[type-var]
+            try:
+                async for out in outputs:
+                    delta = to_delta(out, index, top_n)
+                    if delta.finish_reason not in (None, "stop", "length"):
+                        raise APIError(
+                            "The server had an error while processing your request.",
+                            status=500,
+                            type="server_error",
+                        )
+                    yield delta
+            except VLLMClientError as exc:
+                # What vLLM refuses as the caller's mistake (an unusable schema, say).
+                raise APIError(str(exc), param=getattr(exc, "parameter", None)) from exc
+            except EngineDeadError as exc:
+                raise APIError(
+                    "The engine stopped working; retry on another replica or after a restart.",
+                    status=503,
+                    type="service_unavailable",
+                    code="engine_unavailable",
+                ) from exc
+
+    if output.stop_repeated_calls:
+        whole = not output.stream
+        return merge([without_repeats(one(first_index + i), whole) for i in range(fields.n)])
+    return merge([one(first_index + i) for i in range(fields.n)])

@@ -1,0 +1,357 @@
+"""The Responses API as a translation over chat completions: the same template, sampling,
+tools and engine, answered as a `response` object or as Responses stream events."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from server.protocol.chat import (
+    ChatCompletionRequest,
+    ChatMessage,
+    JSONSchema,
+    ResponseFormatJSONObject,
+    ResponseFormatJSONSchema,
+)
+from server.protocol.errors import APIError
+from server.protocol.responses import (
+    AllowedToolsChoice,
+    FormatJSONObject,
+    FormatJSONSchema,
+    FunctionCallItem,
+    FunctionCallOutputItem,
+    IncompleteDetails,
+    InputMessage,
+    InputTokensDetails,
+    NamedFunctionChoice,
+    OutputFunctionCall,
+    OutputItem,
+    OutputMessage,
+    OutputText,
+    Response,
+    ResponseCreateRequest,
+    ResponseUsage,
+    TextConfig,
+)
+from server.protocol.tools import MAX_CALLS_PER_MESSAGE, FunctionCall, MessageToolCall
+from server.services.chat import ChatCompletions, FieldNames, PreparedChat
+from server.services.ids import new_id, now
+from server.services.response_events import ResponseEvents
+from server.services.usage import CachedTokens
+from server.tools.parse import CallParser, Event, TextPiece
+from server.tools.plan import (
+    NO_PARAMETERS,
+    CallTurn,
+    Function,
+    ToolPlan,
+    check_call_ids,
+    plan_tools,
+)
+
+NAMES = FieldNames(
+    prompt="input",
+    output="max_output_tokens",
+    response_format="text.format",
+    schema="text.format.schema",
+)
+
+
+def to_messages(request: ResponseCreateRequest) -> list[ChatMessage]:
+    """Input items become chat messages: the calls of one turn join one assistant message,
+    each call's output becomes a tool message; reasoning items (another model's) are not
+    read. An answer's output sent back comes in as it went out."""
+    messages: list[ChatMessage] = []
+    if request.instructions:
+        messages.append(ChatMessage(role="system", content=request.instructions))
+    if isinstance(request.input, str):
+        return [*messages, ChatMessage(role="user", content=request.input)]
+    for item in request.input:
+        if isinstance(item, FunctionCallItem):
+            call = MessageToolCall(
+                id=item.call_id,
+                type="function",
+                function=FunctionCall(name=item.name, arguments=item.arguments),
+            )
+            last = messages[-1] if messages else None
+            if last is not None and last.role == "assistant":
+                last.tool_calls = [*(last.tool_calls or []), call]
+            else:
+                messages.append(ChatMessage(role="assistant", tool_calls=[call]))
+        elif isinstance(item, FunctionCallOutputItem):
+            messages.append(
+                ChatMessage(role="tool", content=item.text(), tool_call_id=item.call_id)
+            )
+        elif isinstance(item, InputMessage):
+            messages.append(ChatMessage(role=item.role, content=item.text()))
+    return messages
+
+
+def to_chat(request: ResponseCreateRequest) -> ChatCompletionRequest:
+    text_format = request.text.format if request.text else None
+    response_format: ResponseFormatJSONObject | ResponseFormatJSONSchema | None = None
+    if isinstance(text_format, FormatJSONObject):
+        response_format = ResponseFormatJSONObject(type="json_object")
+    elif isinstance(text_format, FormatJSONSchema):
+        response_format = ResponseFormatJSONSchema(
+            type="json_schema",
+            json_schema=JSONSchema(
+                name=text_format.name, schema=text_format.schema_, strict=text_format.strict
+            ),
+        )
+    return ChatCompletionRequest(
+        model=request.model,
+        messages=to_messages(request),
+        max_completion_tokens=request.max_output_tokens,
+        temperature=request.temperature,
+        top_p=request.top_p,
+        top_k=request.top_k,
+        min_p=request.min_p,
+        presence_penalty=request.presence_penalty,
+        frequency_penalty=request.frequency_penalty,
+        seed=request.seed,
+        preset=request.preset,
+        response_format=response_format,
+        stream=request.stream,
+        logprobs=request.wants_logprobs,
+        top_logprobs=request.top_logprobs if request.wants_logprobs else None,
+    )
+
+
+def response_tools(request: ResponseCreateRequest) -> ToolPlan | None:
+    """The function tools (namespaces flattened, hosted tools left out: the model is not
+    told of them), checked with errors that name the Responses API's own fields."""
+    items = [] if isinstance(request.input, str) else request.input
+    check_call_ids(
+        [
+            CallTurn(
+                f"input[{i}].call_id",
+                (item.call_id,) if isinstance(item, FunctionCallItem) else (),
+                item.call_id if isinstance(item, FunctionCallOutputItem) else None,
+            )
+            for i, item in enumerate(items)
+        ]
+    )
+    functions = [
+        Function(
+            tool.name,
+            tool.description,
+            NO_PARAMETERS if tool.parameters is None else tool.parameters,
+            param,
+            namespace,
+        )
+        for param, tool, namespace in request.functions()
+    ]
+    choice, limit = request.tool_choice, request.max_tool_calls
+    if limit is not None and limit > MAX_CALLS_PER_MESSAGE:
+        limit = None  # more than one answer can hold: no limit
+    parallel = request.parallel_tool_calls
+    if not functions and choice == "required":
+        raise APIError(
+            "tool_choice 'required' needs a function tool: hosted tools do not run here.",
+            param="tool_choice",
+        )
+    if not functions and not isinstance(choice, NamedFunctionChoice):
+        return None  # only hosted tools (or none): nothing the model here can call
+    if isinstance(choice, NamedFunctionChoice):
+        return plan_tools(functions, None, choice.name, parallel, max_calls=limit)
+    if isinstance(choice, AllowedToolsChoice):
+        names = [str(t.get("name")) for t in choice.tools if t.get("type") == "function"]
+        return plan_tools(functions, choice.mode, None, parallel, names, limit)
+    return plan_tools(functions, choice, None, parallel, max_calls=limit)  # type: ignore[arg-type]
+
+
+def truncated(request: ResponseCreateRequest) -> ResponseCreateRequest | None:
+    """The input without its oldest item that is not a system or developer message (and
+    without the outputs of calls that went with it); None when only one is left."""
+    if isinstance(request.input, str):
+        return None
+    items = list(request.input)
+    droppable = [
+        i
+        for i, item in enumerate(items)
+        if not (isinstance(item, InputMessage) and item.role in ("system", "developer"))
+    ]
+    if len(droppable) < 2:
+        return None
+    del items[droppable[0]]
+    calls: set[str] = set()
+    kept = []
+    for item in items:
+        if isinstance(item, FunctionCallItem):
+            calls.add(item.call_id)
+        if isinstance(item, FunctionCallOutputItem) and item.call_id not in calls:
+            continue  # its call was dropped
+        kept.append(item)
+    return request.model_copy(update={"input": kept})
+
+
+class Responses:
+    def __init__(self, chat: ChatCompletions) -> None:
+        self._chat = chat
+
+    def prepare(self, request: ResponseCreateRequest) -> tuple[ResponseCreateRequest, PreparedChat]:
+        """With `truncation: "auto"` an input too long for the context loses its oldest
+        items until it fits, as OpenAI's does; the request returned is the one answered."""
+        while True:
+            try:
+                return request, self._chat.prepare(to_chat(request), response_tools(request), NAMES)
+            except APIError as error:
+                too_long = error.code == "context_length_exceeded"
+                shorter = truncated(request) if too_long and request.truncation == "auto" else None
+                if shorter is None:
+                    raise
+                request = shorter
+
+    def _response(
+        self,
+        request: ResponseCreateRequest,
+        prepared: PreparedChat,
+        response_id: str,
+        created: int,
+        output: list[OutputItem],
+        finish_reason: str | None,
+        usage: ResponseUsage | None,
+    ) -> Response:
+        """The Response object with the values this answer used (the effective sampling,
+        not only what was sent)."""
+        done = finish_reason is not None
+        incomplete = finish_reason == "length"
+        status = "incomplete" if incomplete else ("completed" if done else "in_progress")
+        sampling = self._chat.sampling(prepared)
+        return Response(
+            id=response_id,
+            created_at=created,
+            completed_at=now() if done else None,
+            status=status,  # type: ignore[arg-type]
+            model=self._chat.model_id,
+            output=output if done else [],
+            usage=usage,
+            instructions=request.instructions,
+            max_output_tokens=request.max_output_tokens,
+            max_tool_calls=request.max_tool_calls,
+            temperature=sampling.temperature,
+            top_p=sampling.top_p,
+            top_logprobs=request.top_logprobs,
+            presence_penalty=sampling.presence_penalty,
+            frequency_penalty=sampling.frequency_penalty,
+            incomplete_details=IncompleteDetails(reason="max_output_tokens")
+            if incomplete
+            else None,
+            text=request.text or TextConfig(),
+            metadata=request.metadata or {},
+            tools=request.tools or [],
+            tool_choice=request.tool_choice or ("auto" if request.tools else "none"),
+            parallel_tool_calls=request.parallel_tool_calls,
+            prompt_cache_key=request.prompt_cache_key,
+            prompt_cache_retention=request.prompt_cache_retention,
+            safety_identifier=request.safety_identifier,
+            user=request.user,
+            truncation=request.truncation,
+        )
+
+    def _call_item(
+        self, prepared: PreparedChat, call_id: str, name: str, arguments: str, status: str
+    ) -> OutputFunctionCall:
+        namespace = prepared.tools.namespace_of(name) if prepared.tools else None
+        return OutputFunctionCall(
+            id=new_id("fc"),
+            call_id=call_id,
+            name=name,
+            arguments=arguments,
+            status=status,  # type: ignore[arg-type]
+            namespace=namespace,
+        )
+
+    async def create(self, request: ResponseCreateRequest, prepared: PreparedChat) -> Response:
+        completion = await self._chat.complete(prepared)
+        choice = completion.choices[0]
+        status = "incomplete" if choice.finish_reason == "length" else "completed"
+        output: list[OutputItem] = []
+        calls = choice.message.tool_calls or []
+        if choice.message.content or not calls:
+            logprobs = choice.logprobs.content if choice.logprobs else None
+            text = OutputText(text=choice.message.content or "", logprobs=logprobs or [])
+            output.append(OutputMessage(id=new_id("msg"), status=status, content=[text]))
+        output += [
+            self._call_item(prepared, c.id, c.function.name, c.function.arguments, status)
+            for c in calls
+        ]
+        usage = completion.usage
+        return self._response(
+            request,
+            prepared,
+            new_id("resp"),
+            completion.created,
+            output,
+            choice.finish_reason,
+            _usage(
+                usage.prompt_tokens,
+                usage.completion_tokens,
+                usage.prompt_tokens_details.cached_tokens,
+            ),
+        )
+
+    async def stream(
+        self, request: ResponseCreateRequest, prepared: PreparedChat
+    ) -> AsyncIterator[str]:
+        """The Responses event sequence the OpenAI SDK's stream helpers accumulate."""
+        response_id, created = new_id("resp"), now()
+        out = ResponseEvents(
+            lambda piece: self._call_item(prepared, piece.id, piece.name, "", "in_progress")
+        )
+        snapshot = self._response(request, prepared, response_id, created, [], None, None)
+        yield out.event("response.created", response=snapshot)
+        yield out.event("response.in_progress", response=snapshot)
+        parser = CallParser() if prepared.parses_calls else None
+        if parser is None:  # plain text: the message item from the start, as before tools
+            for line in out.open_message():
+                yield line
+        finish, completion_tokens, cached = None, 0, CachedTokens()
+        try:
+            async for delta in self._chat.deltas(prepared, response_id):
+                completion_tokens += len(delta.token_ids)
+                cached.see(delta)
+                finish = delta.finish_reason or finish
+                logprobs = self._chat.logprobs(prepared, delta)
+                pieces: list[Event] = [TextPiece(delta.text)] if delta.text else []
+                if parser is not None:
+                    pieces = parser.feed(delta.text) + (parser.finish() if finish else [])
+                for piece in pieces:
+                    for line in out.on(piece, _status(finish), logprobs):
+                        yield line
+                        logprobs = []  # a delta's logprobs go with its first text event
+                if logprobs and parser is None:  # a token without text: the end of text
+                    for line in out.text("", logprobs):
+                        yield line
+        except APIError as error:
+            # The Responses stream's own error event, with what went wrong, then nothing more.
+            yield out.event("error", code=error.code, message=error.message, param=error.param)
+            return
+        if not out.items:
+            for line in out.open_message():
+                yield line
+        for line in out.close_message(_status(finish)):
+            yield line
+        final = self._response(
+            request,
+            prepared,
+            response_id,
+            created,
+            out.items,
+            finish or "stop",
+            _usage(len(prepared.prompt_ids), completion_tokens, cached.total),
+        )
+        kind = "response.incomplete" if final.status == "incomplete" else "response.completed"
+        yield out.event(kind, response=final)
+
+
+def _status(finish: str | None) -> str:
+    return "incomplete" if finish == "length" else "completed"
+
+
+def _usage(input_tokens: int, output_tokens: int, cached_tokens: int) -> ResponseUsage:
+    return ResponseUsage(
+        input_tokens=input_tokens,
+        input_tokens_details=InputTokensDetails(cached_tokens=cached_tokens),
+        output_tokens=output_tokens,
+        total_tokens=input_tokens + output_tokens,
+    )
