@@ -27,7 +27,9 @@ COMMANDS = {
         "bench.compile_numerics", "torch.compile and dtype against fp32 greedy answers"
     ),
     "first_answer": Command("bench.first_answer", "time from git clone to the first answer"),
-    "gpu_smoke": Command("bench.gpu_smoke", "a preset's time to ready, first token, tokens/s"),
+    "gpu_smoke": Command(
+        "bench.gpu_smoke", "an engine profile's time to ready, first token, tokens/s"
+    ),
     "tool_calls": Command(
         "bench.tool_calls", "how often auto calls a tool; what constraining costs"
     ),

@@ -16,15 +16,19 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from server.protocol.fields import (
+    AllowedTokenIds,
+    BadWords,
     Integer,
     LogitBias,
     Metadata,
     MinP,
+    MinTokens,
     Penalty,
     RepetitionPenalty,
     Seed,
     ServiceTier,
     Stop,
+    StopTokenIds,
     Temperature,
     TopK,
     TopP,
@@ -151,6 +155,12 @@ class SamplingFields(SamplingKnobs):
     stream: StrictBool = False
     stream_options: StreamOptions | None = None
     user: str | None = None
+    # vLLM's own extensions, as its server takes them (a client written for it just works).
+    min_tokens: MinTokens = 0
+    stop_token_ids: StopTokenIds | None = None
+    bad_words: BadWords | None = None
+    allowed_token_ids: AllowedTokenIds | None = None
+    include_stop_str_in_output: StrictBool = False
 
     def stop_list(self) -> list[str]:
         """The stop strings; an empty one stops nothing (OpenAI's spec allows it)."""

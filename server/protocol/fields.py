@@ -24,6 +24,9 @@ MAX_SCHEMA_DEPTH = 32
 # What keeps one request's work bounded (the token budget caps max_tokens further).
 MAX_TOKENS = 2**31 - 1
 MAX_LOGIT_BIAS = 1024
+MAX_STOP_TOKEN_IDS = 64
+MAX_BAD_WORDS = 64
+MAX_ALLOWED_TOKEN_IDS = 2**18  # above any vocabulary served here
 NAME_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 
 
@@ -54,6 +57,13 @@ LogitBias = Annotated[
 ]
 StopString = Annotated[StrictStr, Field(max_length=MAX_STOP_LENGTH)]
 Stop = StopString | Annotated[list[StopString], Field(max_length=MAX_STOP_SEQUENCES)]
+MinTokens = Annotated[StrictInt, Field(ge=0, le=MAX_TOKENS), INTEGRAL]
+StopTokenIds = Annotated[list[TokenId], Field(max_length=MAX_STOP_TOKEN_IDS)]
+BadWords = Annotated[
+    list[Annotated[StrictStr, Field(min_length=1, max_length=MAX_STOP_LENGTH)]],
+    Field(max_length=MAX_BAD_WORDS),
+]
+AllowedTokenIds = Annotated[list[TokenId], Field(min_length=1, max_length=MAX_ALLOWED_TOKEN_IDS)]
 SchemaName = Annotated[str, Field(pattern=NAME_PATTERN)]
 # OpenAI's bounds: 16 pairs, keys up to 64 characters, values up to 512.
 Metadata = Annotated[

@@ -8,7 +8,7 @@ from typing import Any
 from vllm import SamplingParams
 from vllm.sampling_params import RequestOutputKind, StructuredOutputsParams
 
-from server.protocol.common import SamplingKnobs
+from server.protocol.common import SamplingFields, SamplingKnobs
 from server.protocol.presets import PRESETS
 from server.sampling.json_schema import bounded
 from server.sampling.stages import Filters
@@ -81,6 +81,28 @@ def resolve(fields: SamplingKnobs, defaults: SamplingDefaults) -> EffectiveSampl
     )
 
 
+@dataclass(frozen=True)
+class TokenRules:
+    """vLLM's extensions beyond OpenAI's sampling fields: a floor on the length, token ids
+    that stop, words never written, the only ids that may be, stop strings kept."""
+
+    min_tokens: int = 0
+    stop_token_ids: tuple[int, ...] = ()
+    bad_words: tuple[str, ...] = ()
+    allowed_token_ids: tuple[int, ...] = ()
+    include_stop_str_in_output: bool = False
+
+
+def token_rules(fields: SamplingFields) -> TokenRules:
+    return TokenRules(
+        min_tokens=fields.min_tokens,
+        stop_token_ids=tuple(fields.stop_token_ids or ()),
+        bad_words=tuple(fields.bad_words or ()),
+        allowed_token_ids=tuple(fields.allowed_token_ids or ()),
+        include_stop_str_in_output=fields.include_stop_str_in_output,
+    )
+
+
 def choice_seed(seed: int | None, index: int) -> int | None:
     """Each of the n choices is its own engine request; like vLLM's own parallel sampling,
     choice i draws with seed + i, so n > 1 with a seed gives n different, reproducible
@@ -99,6 +121,7 @@ def to_sampling_params(
     output: OutputRequest,
     stop: list[str] | None = None,
     index: int = 0,
+    rules: TokenRules = TokenRules(),
 ) -> SamplingParams:
     return SamplingParams(
         n=1,
@@ -111,6 +134,11 @@ def to_sampling_params(
         repetition_penalty=sampling.repetition_penalty,
         seed=choice_seed(sampling.seed, index),
         stop=stop or None,
+        stop_token_ids=list(rules.stop_token_ids) or None,
+        include_stop_str_in_output=rules.include_stop_str_in_output,
+        min_tokens=rules.min_tokens,
+        bad_words=list(rules.bad_words) or None,
+        allowed_token_ids=list(rules.allowed_token_ids) or None,
         ignore_eos=sampling.ignore_eos,
         max_tokens=output.max_tokens,
         logprobs=output.logprobs,

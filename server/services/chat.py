@@ -27,7 +27,12 @@ from server.sampling.logprobs import chat_logprobs
 from server.sampling.outputs import ChoiceOutput
 from server.sampling.params import JSON_OBJECT_SCHEMA, EffectiveSampling, OutputRequest, resolve
 from server.services.budget import Limits, output_budget
-from server.services.checks import check_logit_bias, check_model, check_stream_options
+from server.services.checks import (
+    check_logit_bias,
+    check_model,
+    check_stream_options,
+    check_token_rules,
+)
 from server.services.fan_out import choice_deltas
 from server.services.ids import new_id, now
 from server.services.template import render_messages
@@ -100,6 +105,8 @@ class ChatCompletions:
         max_tokens = output_budget(
             len(prompt_ids), request.output_limit(), info, names.prompt, self._limits, names.output
         )
+        constrained = grammar is not None or json_schema is not None or json_object
+        check_token_rules(request, info, max_tokens, constrained)
         top = request.top_logprobs or 0
         output = OutputRequest(
             max_tokens=max_tokens,

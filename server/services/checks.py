@@ -49,3 +49,28 @@ def check_stream_options(fields: SamplingFields) -> None:
             param="stream_options",
             code="invalid_value",
         )
+
+
+def check_token_rules(
+    fields: SamplingFields, info: ModelInfo, max_tokens: int, constrained: bool
+) -> None:
+    """vLLM's extensions, against the model and the request's own budget. Under a grammar
+    (tools, a response format) the grammar decides where the answer may end and which
+    tokens may come, so a floor on the length or a second mask could leave no token."""
+    check_token_ids(fields.stop_token_ids or [], info, "stop_token_ids")
+    check_token_ids(fields.allowed_token_ids or [], info, "allowed_token_ids")
+    if fields.min_tokens > max_tokens:
+        raise APIError(
+            f"min_tokens is {fields.min_tokens}, more than the {max_tokens} tokens this request "
+            "may generate (max_tokens, or the rest of the context).",
+            param="min_tokens",
+            code="invalid_value",
+        )
+    if constrained:
+        for name in ("min_tokens", "allowed_token_ids", "bad_words"):
+            if getattr(fields, name):
+                raise APIError(
+                    f"{name} cannot be combined with tools or a response format: the grammar "
+                    "decides which tokens may come and where the answer ends.",
+                    param=name,
+                )

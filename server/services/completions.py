@@ -24,6 +24,7 @@ from server.services.checks import (
     check_model,
     check_stream_options,
     check_token_ids,
+    check_token_rules,
 )
 from server.services.fan_out import choice_deltas
 from server.services.ids import new_id, now
@@ -84,6 +85,7 @@ class Completions:
                 output_budget(len(ids), None, info, "prompt", self._limits)
             else:
                 wanted = output_budget(len(ids), request.max_tokens, info, "prompt", self._limits)
+            check_token_rules(request, info, wanted, constrained=False)
             output = OutputRequest(
                 max_tokens=wanted,
                 logprobs=request.logprobs,

@@ -12,7 +12,7 @@ from server.engine.engine import Engine
 from server.protocol.common import SamplingFields
 from server.protocol.errors import APIError
 from server.sampling.outputs import ChoiceOutput, to_delta
-from server.sampling.params import OutputRequest, resolve, to_sampling_params
+from server.sampling.params import OutputRequest, resolve, to_sampling_params, token_rules
 from server.services.streams import merge
 from server.settings import SamplingDefaults
 from server.tools.repeats import without_repeats
@@ -32,9 +32,10 @@ def choice_deltas(
     top_n = max(output.logprobs or 0, output.prompt_logprobs or 0)
     sampling = resolve(fields, defaults)
     stop = fields.stop_list()
+    rules = token_rules(fields)
 
     async def one(index: int) -> AsyncIterator[ChoiceOutput]:
-        params = to_sampling_params(sampling, output, stop, index - first_index)
+        params = to_sampling_params(sampling, output, stop, index - first_index, rules)
         request = engine.generate(prompt_ids, params, f"{request_id}-{index}")
         async with contextlib.aclosing(request) as outputs:  # type: ignore[type-var]
             try:

@@ -22,11 +22,16 @@ from server.engine.engine import ModelInfo
 from server.protocol.chat import ChatCompletionRequest
 from server.protocol.completions import CompletionRequest
 from server.protocol.errors import APIError
-from server.protocol.fields import MAX_STOP_LENGTH, MAX_STOP_SEQUENCES, TOKEN_ID_MAX
+from server.protocol.fields import (
+    MAX_STOP_LENGTH,
+    MAX_STOP_SEQUENCES,
+    MAX_STOP_TOKEN_IDS,
+    TOKEN_ID_MAX,
+)
 from server.protocol.inspect import InspectRequest
 from server.protocol.responses import ResponseCreateRequest
 from server.protocol.tokenize import DetokenizeRequest
-from server.sampling.params import OutputRequest, resolve, to_sampling_params
+from server.sampling.params import OutputRequest, resolve, to_sampling_params, token_rules
 from server.sampling.vocabulary import Vocabulary
 from server.services.budget import Limits
 from server.services.chat import ChatCompletions, PreparedChat
@@ -92,7 +97,10 @@ def engine_accepts_chat(prepared: PreparedChat) -> None:
     request = prepared.request
     sampling = resolve(request, DEFAULTS)
     for index in range(request.n):
-        engine_accepts(to_sampling_params(sampling, prepared.output, request.stop_list(), index))
+        params = to_sampling_params(
+            sampling, prepared.output, request.stop_list(), index, token_rules(request)
+        )
+        engine_accepts(params)
 
 
 def through_chat(request: ChatCompletionRequest) -> None:
@@ -104,7 +112,10 @@ def through_completions(request: CompletionRequest) -> None:
     sampling = resolve(request, DEFAULTS)
     for prompt in prepared.prompts:
         for index in range(request.n):
-            engine_accepts(to_sampling_params(sampling, prompt.output, request.stop_list(), index))
+            params = to_sampling_params(
+                sampling, prompt.output, request.stop_list(), index, token_rules(request)
+            )
+            engine_accepts(params)
 
 
 def through_inspector(request: InspectRequest) -> None:
@@ -179,6 +190,11 @@ NESTED: dict[str, st.SearchStrategy[Any]] = {
         st.lists(st.lists(st.sampled_from(TOKEN_IDS), min_size=0, max_size=2), max_size=2),
     ),
     "tokens": st.lists(st.sampled_from(TOKEN_IDS), max_size=3),
+    # vLLM's extensions
+    "stop_token_ids": st.lists(st.sampled_from(TOKEN_IDS), max_size=MAX_STOP_TOKEN_IDS + 1),
+    "allowed_token_ids": st.lists(st.sampled_from(TOKEN_IDS), max_size=3),
+    "bad_words": st.lists(st.sampled_from([*STOP_STRINGS, " Paris", "a b"]), max_size=3),
+    "include_stop_str_in_output": st.booleans(),
 }
 FUNCTION_NAMES = ["f", "get_weather", "a" * 64, "a" * 65, "a b", "", "x-y_z"]
 PARAMETERS = [
@@ -307,7 +323,16 @@ def requests(draw: st.DrawFn, name: str) -> dict[str, Any]:
 def test_the_bounds_are_declared_in_the_schema():
     """Every sampling field carries its bounds into /openapi.json."""
     chat = bounded_fields(ChatCompletionRequest)
-    for field in ("temperature", "top_p", "top_k", "min_p", "seed", "n", "max_tokens"):
+    for field in (
+        "temperature",
+        "top_p",
+        "top_k",
+        "min_p",
+        "seed",
+        "n",
+        "max_tokens",
+        "min_tokens",
+    ):
         assert field in chat, field
     assert set(bounded_fields(ResponseCreateRequest)) >= {"temperature", "seed", "top_k"}
     schema = ChatCompletionRequest.model_json_schema()
