@@ -44,9 +44,12 @@ def clamp(body: object, path: str, model: str | None) -> object:
             body["model"] = model
         if path in LIMIT_OF_PATH and all(body.get(key) is None for key in CLAMPED):
             body[LIMIT_OF_PATH[path]] = CLAMPED[LIMIT_OF_PATH[path]]
-        for key, cap in CLAMPED.items():
-            if isinstance(body.get(key), int) and not isinstance(body.get(key), bool):
-                body[key] = max(min(body[key], cap), -1)
+        for key, cap in {**CLAMPED, "min_tokens": CLAMPED["max_tokens"]}.items():
+            value = body.get(key)
+            if isinstance(value, float) and value.is_integer():  # JSON's 4.0 is an integer
+                body[key] = float(max(min(value, cap), -1))
+            elif isinstance(value, int) and not isinstance(value, bool):
+                body[key] = max(min(value, cap), -1)
         if isinstance(body.get("n"), int) and not isinstance(body.get("n"), bool):
             body["n"] = min(body["n"], 2)
         if isinstance(body.get("top_candidates"), int):
