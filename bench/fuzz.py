@@ -11,7 +11,6 @@ The CI test (tests/e2e/test_fuzz.py) runs it briefly and derandomised against it
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import time
 from collections import Counter
@@ -20,9 +19,9 @@ from dataclasses import dataclass, field
 
 import httpx
 import schemathesis
-from hypothesis import HealthCheck, Verbosity, given, settings
-from hypothesis.errors import Unsatisfiable
 from schemathesis.generation import GenerationMode
+
+from bench.drawn import each_case
 
 # Sizes a valid request may ask for, clamped so a fuzzed request never generates for long.
 CLAMPED = {"max_tokens": 4, "max_completion_tokens": 4, "max_output_tokens": 4, "steps": 2}
@@ -92,15 +91,6 @@ def _refuse_constant(name: str) -> None:
 def fuzz_operation(
     operation, base_url: str, model: str, mode, examples: int, derandomize: bool, tally: Tally
 ):
-    @settings(
-        max_examples=examples,
-        deadline=None,
-        suppress_health_check=list(HealthCheck),
-        derandomize=derandomize,
-        database=None,
-        verbosity=Verbosity.quiet,  # problems are tallied, not raised
-    )
-    @given(case=operation.as_strategy(generation_mode=mode))
     def check(case) -> None:
         positive = mode is GenerationMode.POSITIVE
         case.body = clamp(case.body, operation.path, model if positive else None)
@@ -112,9 +102,7 @@ def fuzz_operation(
         if problem:
             tally.problems.append(f"{operation.label} [{mode.value}] {problem}")
 
-    # A route with nothing to get wrong (GET /health) has no invalid request to draw.
-    with contextlib.suppress(Unsatisfiable):
-        check()
+    each_case(operation, mode, examples, derandomize, check)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

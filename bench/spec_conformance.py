@@ -11,7 +11,6 @@ the refusals by parameter; exits 1 on any answer outside that.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import re
 from collections import Counter
@@ -21,11 +20,10 @@ from pathlib import Path
 
 import httpx
 import schemathesis
-from hypothesis import HealthCheck, Verbosity, given, settings
-from hypothesis.errors import Unsatisfiable
 from schemathesis.generation import GenerationMode
 
 from bench import ROOT
+from bench.drawn import each_case
 from server.protocol.policy import explained
 
 SPEC = ROOT / "tests" / "e2e" / "openai_requests.json"
@@ -119,22 +117,12 @@ def run(base_url: str, model: str, examples: int, derandomize: bool) -> Tally:
 def check_operation(
     operation, base_url: str, model: str, examples: int, derandomize: bool, tally: Tally
 ) -> None:
-    @settings(
-        max_examples=examples,
-        deadline=None,
-        suppress_health_check=list(HealthCheck),
-        derandomize=derandomize,
-        database=None,
-        verbosity=Verbosity.quiet,
-    )
-    @given(case=operation.as_strategy(generation_mode=GenerationMode.POSITIVE))
     def check(case) -> None:
         body = aimed(case.body, operation.path, model)
         response = httpx.post(f"{base_url}{operation.path}", json=body, timeout=120)
         judge(operation.path, response.status_code, response.text, tally, body)
 
-    with contextlib.suppress(Unsatisfiable):
-        check()
+    each_case(operation, GenerationMode.POSITIVE, examples, derandomize, check)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -85,7 +85,6 @@ class Completions:
                 output_budget(len(ids), None, info, "prompt", self._limits)
             else:
                 wanted = output_budget(len(ids), request.max_tokens, info, "prompt", self._limits)
-            check_token_rules(request, info, wanted, constrained=False)
             output = OutputRequest(
                 max_tokens=wanted,
                 logprobs=request.logprobs,
@@ -93,6 +92,9 @@ class Completions:
                 stream=request.stream,
             )
             prompts.append(PreparedPrompt(text, ids, output))
+        # once for the whole request, against the smallest budget of its prompts
+        budget = min(prompt.output.max_tokens for prompt in prompts)
+        check_token_rules(request, info, budget, constrained=False)
         return PreparedCompletion(request, prompts)
 
     def _prompts(self, request: CompletionRequest) -> list[tuple[str, list[int]]]:
