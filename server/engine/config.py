@@ -14,6 +14,7 @@ from vllm.engine.arg_utils import AsyncEngineArgs
 from vllm.platforms import current_platform
 
 from server.engine.cpu_binding import cpus_by_node, omp_binding
+from server.sampling.samplers.processors import PROCESSORS
 from server.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -45,6 +46,7 @@ def engine_args(settings: Settings, model: str, served_model_name: str) -> Async
         logprobs_mode=LOGPROBS_MODES[settings.logprobs_mode],
         disable_log_stats=True,
         structured_outputs_config=structured_outputs_config(settings.json_whitespace),
+        logits_processors=list(PROCESSORS),
     )
 
 

@@ -18,12 +18,21 @@ from pydantic_core import PydanticCustomError
 from server.protocol.fields import (
     AllowedTokenIds,
     BadWords,
+    DryAllowedLength,
+    DryBase,
+    DryBreakers,
+    DryMultiplier,
+    DryPenaltyLastN,
     Integer,
     LogitBias,
     Metadata,
     MinP,
     MinTokens,
+    Mirostat,
+    MirostatEta,
+    MirostatTau,
     Penalty,
+    Probability,
     RepetitionPenalty,
     Seed,
     ServiceTier,
@@ -31,7 +40,9 @@ from server.protocol.fields import (
     StopTokenIds,
     Temperature,
     TopK,
+    TopNSigma,
     TopP,
+    XtcThreshold,
 )
 from server.protocol.presets import PresetName
 
@@ -145,6 +156,19 @@ class SamplingKnobs(RequestModel):
     logit_bias: LogitBias | None = None
     seed: Seed | None = None
     ignore_eos: StrictBool = False
+    # The samplers vLLM lacks, with llama.cpp's names (docs/api/sampling.md).
+    dry_multiplier: DryMultiplier | None = None
+    dry_base: DryBase | None = None
+    dry_allowed_length: DryAllowedLength | None = None
+    dry_penalty_last_n: DryPenaltyLastN | None = None
+    dry_sequence_breakers: DryBreakers | None = None
+    xtc_probability: Probability | None = None
+    xtc_threshold: XtcThreshold | None = None
+    top_n_sigma: TopNSigma | None = None
+    typical_p: Probability | None = None
+    mirostat: Mirostat | None = None
+    mirostat_tau: MirostatTau | None = None
+    mirostat_eta: MirostatEta | None = None
 
 
 class SamplingFields(SamplingKnobs):

@@ -65,6 +65,26 @@ BadWords = Annotated[
 ]
 AllowedTokenIds = Annotated[list[TokenId], Field(min_length=1, max_length=MAX_ALLOWED_TOKEN_IDS)]
 SchemaName = Annotated[str, Field(pattern=NAME_PATTERN)]
+# The samplers beyond vLLM's (server/sampling/samplers), with llama.cpp's names and meanings.
+MAX_DRY_BREAKERS = 32
+DryMultiplier = Annotated[float, Field(ge=0.0, le=100.0, description="0: DRY off.")]
+DryBase = Annotated[float, Field(ge=1.0, le=8.0)]
+DryAllowedLength = Annotated[StrictInt, Field(ge=1, le=1024), INTEGRAL]
+DryPenaltyLastN = Annotated[
+    StrictInt, Field(ge=-1, le=2**20, description="-1: the whole context, 0: off."), INTEGRAL
+]
+DryBreakers = Annotated[
+    list[Annotated[StrictStr, Field(min_length=1, max_length=64)]],
+    Field(max_length=MAX_DRY_BREAKERS),
+]
+Probability = Annotated[float, Field(ge=0.0, le=1.0)]
+XtcThreshold = Annotated[float, Field(ge=0.0, le=1.0, description="Above 0.5: XTC off.")]
+TopNSigma = Annotated[float, Field(ge=-1.0, le=100.0, description="0 or less: off.")]
+Mirostat = Annotated[
+    Literal[0, 2], Field(description="0: off; 2: Mirostat 2.0 (1.0 is not implemented)."), INTEGRAL
+]
+MirostatTau = Annotated[float, Field(ge=0.0, le=64.0)]
+MirostatEta = Annotated[float, Field(ge=0.0, le=1.0)]
 # OpenAI's bounds: 16 pairs, keys up to 64 characters, values up to 512.
 Metadata = Annotated[
     dict[Annotated[str, Field(max_length=64)], Annotated[StrictStr, Field(max_length=512)]],

@@ -8,6 +8,10 @@ from pydantic import BaseModel, Field, StrictInt, StrictStr, field_validator, mo
 
 from server.protocol.chat import ChatMessage
 from server.protocol.common import SamplingKnobs
+from server.protocol.fields import TokenId
+
+MAX_FORCED_TOKENS = 4096
+StageName = Literal["min_p", "top_n_sigma", "typical_p", "xtc", "mirostat", "top_k", "top_p"]
 
 
 class InspectRequest(SamplingKnobs):
@@ -20,6 +24,13 @@ class InspectRequest(SamplingKnobs):
     steps: StrictInt = Field(8, ge=1, le=64, description="Generated positions to explain.")
     top_candidates: StrictInt = Field(
         20, ge=1, le=200, description="Most likely tokens listed at each step."
+    )
+    forced_tokens: list[TokenId] | None = Field(
+        None,
+        max_length=MAX_FORCED_TOKENS,
+        description="Token ids written after the prompt before sampling starts: the token "
+        "explorer continues an answer from a token of its choice this way. They count as "
+        "prompt (for the penalties, DRY and the context).",
     )
     max_candidates: StrictInt = Field(
         500,
@@ -62,6 +73,10 @@ class Candidate(TokenInfo):
     kept_by_top_k: bool
     kept_by_top_p: bool
     final_prob: float = Field(description="The distribution the token is drawn from.")
+    dry_penalty: float = Field(description="What DRY subtracted from its logit (0: nothing).")
+    cut_by: StageName | None = Field(
+        description="The first stage that removed the token; null: it can be drawn."
+    )
 
 
 class Survivors(BaseModel):
@@ -69,6 +84,20 @@ class Survivors(BaseModel):
     after_min_p: int
     after_top_k: int
     after_top_p: int
+
+
+class StageReport(BaseModel):
+    """One filter at one step, in the engine's order."""
+
+    name: StageName
+    active: bool = Field(description="False: off for this request (it keeps everything).")
+    survivors: int = Field(description="Tokens still in play after this stage.")
+    value: float | None = Field(
+        None,
+        description="min_p: its threshold; top_p: the smallest probability it kept; "
+        "mirostat: mu, the surprise (bits) it allowed.",
+    )
+    fired: bool | None = Field(None, description="xtc: whether its coin fired at this step.")
 
 
 class InspectStep(BaseModel):
@@ -85,6 +114,7 @@ class InspectStep(BaseModel):
         description="The smallest probability top-p kept, after min_p and top-k."
     )
     survivors: Survivors
+    stages: list[StageReport]
     candidates: list[Candidate]
     candidates_truncated: bool
 
@@ -97,6 +127,19 @@ class InspectParameters(BaseModel):
     presence_penalty: float
     frequency_penalty: float
     seed: int | None
+    dry_multiplier: float
+    dry_base: float
+    dry_allowed_length: int
+    dry_penalty_last_n: int
+    dry_sequence_breakers: list[str]
+    xtc_probability: float
+    xtc_threshold: float
+    xtc_seed: int | None = Field(description="The seed of XTC's coin (null: XTC off).")
+    top_n_sigma: float
+    typical_p: float
+    mirostat: int
+    mirostat_tau: float
+    mirostat_eta: float
 
 
 class Inspection(BaseModel):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,6 +12,7 @@ from vllm.sampling_params import RequestOutputKind, StructuredOutputsParams
 from server.protocol.common import SamplingFields, SamplingKnobs
 from server.protocol.presets import PRESETS
 from server.sampling.json_schema import bounded
+from server.sampling.samplers.config import SamplerArgs, SamplerConfig
 from server.sampling.stages import Filters
 from server.settings import SamplingDefaults
 
@@ -44,6 +46,7 @@ class EffectiveSampling:
     seed: int | None
     logit_bias: dict[int, float]
     ignore_eos: bool = False
+    samplers: SamplerConfig = dataclasses.field(default_factory=SamplerConfig)
 
     def filters(self) -> Filters:
         """The stages the inspector recomputes, with the values the engine samples with."""
@@ -54,6 +57,7 @@ class EffectiveSampling:
             min_p=self.min_p,
             presence_penalty=self.presence_penalty,
             frequency_penalty=self.frequency_penalty,
+            samplers=self.samplers,
         )
 
 
@@ -78,7 +82,20 @@ def resolve(fields: SamplingKnobs, defaults: SamplingDefaults) -> EffectiveSampl
         seed=fields.seed,
         logit_bias={int(k): v for k, v in (fields.logit_bias or {}).items()},
         ignore_eos=fields.ignore_eos,
+        samplers=sampler_config(fields),
     )
+
+
+def sampler_config(fields: SamplingKnobs) -> SamplerConfig:
+    """The extra samplers a request set; each unset field keeps llama.cpp's default."""
+    given = {
+        f.name: getattr(fields, f.name)
+        for f in dataclasses.fields(SamplerConfig)
+        if getattr(fields, f.name) is not None
+    }
+    if "dry_sequence_breakers" in given:
+        given["dry_sequence_breakers"] = tuple(given["dry_sequence_breakers"])
+    return SamplerConfig(**given)
 
 
 @dataclass(frozen=True)
@@ -122,7 +139,10 @@ def to_sampling_params(
     stop: list[str] | None = None,
     index: int = 0,
     rules: TokenRules = TokenRules(),
+    samplers: SamplerArgs | None = None,
 ) -> SamplingParams:
+    """`samplers`: the extra samplers with their breaker ids and coin seed
+    (server/services/samplers.py), None when the request uses none."""
     return SamplingParams(
         n=1,
         temperature=sampling.temperature,
@@ -145,6 +165,7 @@ def to_sampling_params(
         prompt_logprobs=output.prompt_logprobs,
         logit_bias=sampling.logit_bias or None,
         structured_outputs=_structured(output),
+        extra_args=samplers.to_extra_args() if samplers else None,
         output_kind=RequestOutputKind.DELTA
         if output.stream or output.stop_repeated_calls
         else RequestOutputKind.FINAL_ONLY,

@@ -44,7 +44,7 @@ def piece_to_bytes(piece: str, byte_level: bool) -> bytes:
     return piece.replace(_SENTENCEPIECE_SPACE, " ").encode("utf-8")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Vocabulary:
     """Bytes and display text of every token id, built once per engine."""
 

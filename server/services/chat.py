@@ -35,6 +35,7 @@ from server.services.checks import (
 )
 from server.services.fan_out import choice_deltas
 from server.services.ids import new_id, now
+from server.services.samplers import check_samplers
 from server.services.template import render_messages
 from server.services.usage import CachedTokens, usage
 from server.settings import SamplingDefaults
@@ -107,6 +108,7 @@ class ChatCompletions:
         )
         constrained = grammar is not None or json_schema is not None or json_object
         check_token_rules(request, info, max_tokens, constrained)
+        check_samplers(resolve(request, self._defaults))
         top = request.top_logprobs or 0
         output = OutputRequest(
             max_tokens=max_tokens,

@@ -17,7 +17,7 @@ from server.protocol.completions import (
 from server.protocol.errors import APIError, sse_error
 from server.sampling.logprobs import completion_logprobs, concat, echo_logprobs
 from server.sampling.outputs import ChoiceOutput
-from server.sampling.params import OutputRequest
+from server.sampling.params import OutputRequest, resolve
 from server.services.budget import Limits, output_budget
 from server.services.checks import (
     check_logit_bias,
@@ -28,6 +28,7 @@ from server.services.checks import (
 )
 from server.services.fan_out import choice_deltas
 from server.services.ids import new_id, now
+from server.services.samplers import check_samplers
 from server.services.streams import merge
 from server.services.usage import CachedTokens, usage
 from server.settings import SamplingDefaults
@@ -95,6 +96,7 @@ class Completions:
         # once for the whole request, against the smallest budget of its prompts
         budget = min(prompt.output.max_tokens for prompt in prompts)
         check_token_rules(request, info, budget, constrained=False)
+        check_samplers(resolve(request, self._defaults))
         return PreparedCompletion(request, prompts)
 
     def _prompts(self, request: CompletionRequest) -> list[tuple[str, list[int]]]:

@@ -13,6 +13,7 @@ from server.protocol.common import SamplingFields
 from server.protocol.errors import APIError
 from server.sampling.outputs import ChoiceOutput, to_delta
 from server.sampling.params import OutputRequest, resolve, to_sampling_params, token_rules
+from server.services.samplers import sampler_args
 from server.services.streams import merge
 from server.settings import SamplingDefaults
 from server.tools.repeats import without_repeats
@@ -35,7 +36,9 @@ def choice_deltas(
     rules = token_rules(fields)
 
     async def one(index: int) -> AsyncIterator[ChoiceOutput]:
-        params = to_sampling_params(sampling, output, stop, index - first_index, rules)
+        choice = index - first_index
+        samplers = sampler_args(sampling, engine.vocabulary, choice)
+        params = to_sampling_params(sampling, output, stop, choice, rules, samplers)
         request = engine.generate(prompt_ids, params, f"{request_id}-{index}")
         async with contextlib.aclosing(request) as outputs:  # type: ignore[type-var]
             try:

@@ -18,16 +18,21 @@ from server.protocol.inspect import (
     InspectParameters,
     InspectRequest,
     InspectStep,
+    StageReport,
     Survivors,
     TokenInfo,
 )
 from server.sampling.outputs import finite
 from server.sampling.params import EffectiveSampling, OutputRequest, resolve, to_sampling_params
+from server.sampling.samplers.config import SamplerArgs
+from server.sampling.samplers.dry import DryState
+from server.sampling.samplers.truncation import LateState
 from server.sampling.stages import StepStages, entropy_bits, run_step
 from server.sampling.vocabulary import Vocabulary
 from server.services.budget import Limits, output_budget
-from server.services.checks import check_logit_bias, check_model
+from server.services.checks import check_logit_bias, check_model, check_token_ids
 from server.services.ids import new_id
+from server.services.samplers import check_samplers, sampler_args
 from server.services.template import render_messages
 from server.settings import SamplingDefaults
 
@@ -35,8 +40,9 @@ from server.settings import SamplingDefaults
 @dataclass(frozen=True)
 class PreparedInspection:
     request: InspectRequest
-    prompt_ids: list[int]
+    prompt_ids: list[int]  # forced tokens included
     sampling: EffectiveSampling
+    samplers: SamplerArgs | None
 
 
 class Inspector:
@@ -62,11 +68,14 @@ class Inspector:
     def prepare(self, request: InspectRequest) -> PreparedInspection:
         check_model(request.model, self._engine.info)
         check_logit_bias(request, self._engine.info)
+        check_token_ids(request.forced_tokens or [], self._engine.info, "forced_tokens")
         sampling = resolve(request, self._defaults)
+        check_samplers(sampling)
         if request.messages is not None:
             prompt_ids, param = render_messages(self._engine, request.messages), "messages"
         else:
             prompt_ids, param = self._engine.encode(request.prompt or ""), "prompt"
+        prompt_ids = prompt_ids + list(request.forced_tokens or [])
         # The same caps as chat and completions: the operator's prompt limit, the context.
         output_budget(
             len(prompt_ids), request.steps, self._engine.info, param, self._limits, "steps"
@@ -79,24 +88,27 @@ class Inspector:
                 param="max_candidates",
                 code="invalid_value",
             )
-        return PreparedInspection(request, prompt_ids, sampling)
+        samplers = sampler_args(sampling, self._engine.vocabulary)
+        return PreparedInspection(request, prompt_ids, sampling, samplers)
 
     async def inspect(self, prepared: PreparedInspection) -> Inspection:
         started = time.perf_counter()
         request, sampling = prepared.request, prepared.sampling
         request_id = new_id("inspect")
-        params = to_sampling_params(sampling, OutputRequest(max_tokens=request.steps))
+        params = to_sampling_params(
+            sampling, OutputRequest(max_tokens=request.steps), samplers=prepared.samplers
+        )
         tokens, distributions = await self._engine.sample_with_distributions(
             prepared.prompt_ids, params, request_id
         )
         if self._logprobs_mode == "processed":
             distributions = await self._prefills(prepared.prompt_ids, tokens, request_id)
         # numpy over the whole vocabulary per step: off the event loop
-        steps = await asyncio.to_thread(self._steps, tokens, distributions, sampling, request)
+        steps = await asyncio.to_thread(self._steps, tokens, distributions, prepared)
         return Inspection(
             model=self._engine.info.id,
             logprobs_mode=self._logprobs_mode,  # type: ignore[arg-type]
-            parameters=InspectParameters(**asdict(sampling.filters()), seed=sampling.seed),
+            parameters=_parameters(prepared),
             text=self._engine.decode(tokens, skip_special_tokens=True),
             steps=steps,
             seconds=round(time.perf_counter() - started, 4),
@@ -124,18 +136,23 @@ class Inspector:
         return [task.result() for task in tasks]
 
     def _steps(
-        self,
-        tokens: list[int],
-        distributions: list[np.ndarray],
-        sampling: EffectiveSampling,
-        request: InspectRequest,
+        self, tokens: list[int], distributions: list[np.ndarray], prepared: PreparedInspection
     ) -> list[InspectStep]:
+        """Step by step with the same sampler states the engine keeps per request."""
+        sampling, args = prepared.sampling, prepared.samplers
         filters = sampling.filters()
+        dry = late = None
+        if args is not None and args.config.dry:
+            dry = DryState(args.config, frozenset(args.dry_breaker_ids))
+        if args is not None and args.config.late:
+            late = LateState(args.config, args.xtc_seed)
         steps = []
         counts: Counter[int] = Counter()
         for position, (token, raw) in enumerate(zip(tokens, distributions, strict=True)):
-            stages = run_step(raw, filters, counts, sampling.logit_bias)
-            steps.append(self._step(position, token, raw, stages, request))
+            output = tokens[:position]
+            penalties = dry.penalties(prepared.prompt_ids, output) if dry else None
+            stages = run_step(raw, filters, counts, sampling.logit_bias, penalties, late, output)
+            steps.append(self._step(position, token, raw, stages, prepared.request))
             counts[token] += 1
         return steps
 
@@ -161,7 +178,7 @@ class Inspector:
         if token not in set(chosen):
             chosen.append(token)
         chosen.sort(key=lambda t: ranks[t])
-        after_min_p, after_top_k, after_top_p = stages.survivors
+        min_p, top_k, top_p = (stages.stage(n) for n in ("min_p", "top_k", "top_p"))
         return InspectStep(
             position=position,
             sampled=_token_info(vocab, token),
@@ -169,14 +186,24 @@ class Inspector:
             greedy=stages.greedy,
             entropy_raw_bits=entropy_bits(stages.raw_probs),
             entropy_final_bits=entropy_bits(stages.final_probs),
-            min_p_threshold=stages.min_p_threshold,
-            top_p_cutoff=stages.top_p_cutoff,
+            min_p_threshold=min_p.value,
+            top_p_cutoff=top_p.value,
             survivors=Survivors(
                 vocabulary=int(raw.size),
-                after_min_p=after_min_p,
-                after_top_k=after_top_k,
-                after_top_p=after_top_p,
+                after_min_p=int(min_p.kept.sum()),
+                after_top_k=int(top_k.kept.sum()),
+                after_top_p=int(top_p.kept.sum()),
             ),
+            stages=[
+                StageReport(
+                    name=stage.name,  # type: ignore[arg-type]
+                    active=stage.active,
+                    survivors=int(stage.kept.sum()),
+                    value=stage.value,
+                    fired=stage.fired,
+                )
+                for stage in stages.stages
+            ],
             candidates=[
                 Candidate(
                     **_token_info(vocab, int(t)).model_dump(),
@@ -185,15 +212,27 @@ class Inspector:
                     raw_logprob=finite(float(raw[t])),
                     adjusted_logprob=finite(float(stages.adjusted[t])),
                     temperature_prob=float(stages.tempered_probs[t]),
-                    kept_by_min_p=bool(stages.kept_min_p[t]),
-                    kept_by_top_k=bool(stages.kept_top_k[t]),
-                    kept_by_top_p=bool(stages.kept_top_p[t]),
+                    kept_by_min_p=bool(min_p.kept[t]),
+                    kept_by_top_k=bool(top_k.kept[t]),
+                    kept_by_top_p=bool(top_p.kept[t]),
                     final_prob=float(stages.final_probs[t]),
+                    dry_penalty=float(stages.dry_penalty[t]),
+                    cut_by=stages.cut_by(int(t)),  # type: ignore[arg-type]
                 )
                 for t in chosen
             ],
             candidates_truncated=len(extra) > room,
         )
+
+
+def _parameters(prepared: PreparedInspection) -> InspectParameters:
+    sampling, args = prepared.sampling, prepared.samplers
+    config = asdict(sampling.samplers)
+    config["dry_sequence_breakers"] = list(sampling.samplers.dry_sequence_breakers)
+    filters = asdict(sampling.filters())
+    filters.pop("samplers")
+    xtc_seed = args.xtc_seed if args is not None and args.config.xtc else None
+    return InspectParameters(**filters, **config, seed=sampling.seed, xtc_seed=xtc_seed)
 
 
 def _token_info(vocab: Vocabulary, token_id: int) -> TokenInfo:

@@ -16,7 +16,8 @@ RAW = log_softmax(np.log(np.array([0.5, 0.2, 0.15, 0.1, 0.05])))
 def test_no_filters_keeps_the_raw_distribution():
     stages = run_step(RAW, Filters())
     assert stages.final_probs == pytest.approx([0.5, 0.2, 0.15, 0.1, 0.05])
-    assert stages.survivors == (5, 5, 5)
+    assert [int(s.kept.sum()) for s in stages.stages] == [5] * 7
+    assert not any(s.active for s in stages.stages)
 
 
 def test_temperature_sharpens_and_flattens():
@@ -36,15 +37,16 @@ def test_greedy_is_one_hot_and_switches_filters_off():
 
 def test_min_p_scales_with_the_top_probability():
     stages = run_step(RAW, Filters(min_p=0.3))
-    assert stages.min_p_threshold == pytest.approx(0.15)
-    assert stages.kept_min_p.tolist() == [True, True, True, False, False]
+    assert stages.stage("min_p").value == pytest.approx(0.15)
+    assert stages.stage("min_p").kept.tolist() == [True, True, True, False, False]
+    assert stages.cut_by(3) == "min_p" and stages.cut_by(0) is None
     assert stages.final_probs == pytest.approx(np.array([0.5, 0.2, 0.15, 0, 0]) / 0.85)
 
 
 def test_top_p_keeps_the_token_that_crosses_p():
     stages = run_step(RAW, Filters(top_p=0.6))
-    assert stages.kept_top_p.tolist() == [True, True, False, False, False]
-    assert stages.top_p_cutoff == pytest.approx(0.2)
+    assert stages.stage("top_p").kept.tolist() == [True, True, False, False, False]
+    assert stages.stage("top_p").value == pytest.approx(0.2)
 
 
 def test_penalties_and_bias_shift_before_temperature():
@@ -66,6 +68,6 @@ def test_top_k_and_top_p_match_vllms_own_implementation(seed):
     expected = apply_top_k_top_p_pytorch(scaled.clone(), torch.tensor([k]), torch.tensor([p]))
     expected_kept = torch.isfinite(expected[0]).numpy()
     stages = run_step(log_softmax(logits.astype(np.float64)), Filters(temperature, p, k))
-    assert (stages.kept_top_p == expected_kept).all()
+    assert (stages.stage("top_p").kept == expected_kept).all()
     vllm_probs = torch.softmax(expected[0].double(), dim=-1).numpy()
     assert np.abs(stages.final_probs - vllm_probs).max() < 1e-3
