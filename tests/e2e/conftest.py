@@ -200,6 +200,41 @@ AGREEMENT_PARAMS = {"temperature": 0.8, "top_p": 0.9, "seed": 5, "top_k": 10, "m
 AGREEMENT_STEPS = 8
 
 
+# Each extra sampler alone and all together, for engine = inspector on both servers.
+SAMPLER_CASES = {
+    "dry": {"temperature": 0.8, "seed": 5, "dry_multiplier": 0.8, "dry_allowed_length": 1},
+    "top_n_sigma": {"temperature": 1.5, "seed": 5, "top_n_sigma": 1.0},
+    "typical_p": {"temperature": 0.9, "seed": 5, "typical_p": 0.5},
+    "xtc": {"temperature": 1.0, "seed": 5, "xtc_probability": 1.0, "xtc_threshold": 0.05},
+    "mirostat": {"temperature": 1.0, "seed": 5, "mirostat": 2, "mirostat_tau": 3.0},
+    "combined": {
+        "temperature": 0.9,
+        "seed": 5,
+        "min_p": 0.02,
+        "top_k": 40,
+        "top_p": 0.95,
+        "dry_multiplier": 0.8,
+        "top_n_sigma": 1.5,
+        "typical_p": 0.9,
+        "xtc_probability": 0.5,
+        "xtc_threshold": 0.1,
+    },
+}
+SAMPLER_STEPS = 12
+
+
+@pytest.fixture(scope="session")
+def sampler_inspections(http: httpx.Client, model: str) -> dict[str, dict]:
+    """Inspections on the raw-mode server, kept for the processed-mode comparison."""
+    found = {}
+    for name, params in SAMPLER_CASES.items():
+        body = {"model": model, "messages": STORY, "steps": SAMPLER_STEPS, **params}
+        response = http.post("/v1/sampling/inspect", json=body)
+        assert response.status_code == 200, response.text
+        found[name] = response.json()
+    return found
+
+
 @pytest.fixture(scope="session")
 def raw_inspection(http: httpx.Client, model: str) -> dict:
     """An inspection on the raw-mode server, kept for the processed-mode comparison (a

@@ -12,7 +12,14 @@ import time
 import httpx
 import pytest
 
-from tests.e2e.conftest import AGREEMENT_PARAMS, AGREEMENT_STEPS, API_KEY, STORY
+from tests.e2e.conftest import (
+    AGREEMENT_PARAMS,
+    AGREEMENT_STEPS,
+    API_KEY,
+    SAMPLER_CASES,
+    SAMPLER_STEPS,
+    STORY,
+)
 
 pytestmark = pytest.mark.processed
 # Largest |p_inspector - p_engine| over every reported candidate of every step.
@@ -52,7 +59,39 @@ def test_inspector_agrees_with_the_engines_processed_logprobs(raw_inspection, ap
             worst = max(worst, abs(engine_p - final.get(bytes(top["bytes"]), 0.0)))
             compared += 1
     assert compared >= AGREEMENT_STEPS * 10
+    print(f"vLLM's own filters: largest |p_inspector - p_engine| {worst:.2e}")
     assert worst < AGREEMENT
+
+
+# The extra samplers run the same functions in the engine (float32) and in the inspector
+# (float64 from the raw float32 logprobs).
+SAMPLER_AGREEMENT = 1e-5
+
+
+@pytest.mark.parametrize("case", SAMPLER_CASES)
+def test_inspector_agrees_with_the_engine_for_each_sampler(sampler_inspections, api, case):
+    inspection = sampler_inspections[case]
+    chat = api.post(
+        "/v1/chat/completions",
+        json={
+            "model": MODEL,
+            "messages": STORY,
+            "max_tokens": SAMPLER_STEPS,
+            "logprobs": True,
+            "top_logprobs": 20,
+            **SAMPLER_CASES[case],
+        },
+    ).json()
+    assert chat["choices"][0]["message"]["content"] == inspection["text"]
+    worst = 0.0
+    content = chat["choices"][0]["logprobs"]["content"]
+    for token, step in zip(content, inspection["steps"], strict=True):
+        final = {bytes(c["bytes"]): c["final_prob"] for c in step["candidates"]}
+        for top in token["top_logprobs"]:
+            engine_p = 0.0 if top["logprob"] <= -9999 else math.exp(top["logprob"])
+            worst = max(worst, abs(engine_p - final.get(bytes(top["bytes"]), 0.0)))
+    print(f"{case}: largest |p_inspector - p_engine| {worst:.2e}")
+    assert worst < SAMPLER_AGREEMENT
 
 
 def test_model_card_states_the_mode(api):

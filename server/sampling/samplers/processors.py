@@ -58,6 +58,6 @@ class TruncationProcessor(AdapterLogitsProcessor):
 
 # As vLLM's `logits_processors` engine argument takes them: importable in the engine process.
 PROCESSORS = (
-    f"{__name__}.DryProcessor",
-    f"{__name__}.TruncationProcessor",
+    f"{__name__}:DryProcessor",
+    f"{__name__}:TruncationProcessor",
 )

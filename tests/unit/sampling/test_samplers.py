@@ -133,7 +133,8 @@ def naive_xtc(x, threshold):
 def naive_mirostat(x, mu):
     probs = np.exp(x - np.logaddexp.reduce(x))
     order = np.argsort(-probs, kind="stable")
-    size = next((i for i, t in enumerate(order) if probs[t] == 0 or -math.log2(probs[t]) > mu), len(order))
+    too_surprising = (i for i, t in enumerate(order) if probs[t] == 0 or -math.log2(probs[t]) > mu)
+    size = next(too_surprising, len(order))
     keep = np.zeros(len(x), dtype=bool)
     keep[order[: max(size, 1)]] = True
     return np.where(keep, x, -np.inf)
@@ -177,7 +178,7 @@ def test_xtc_coin_is_reproducible_and_uniform():
     draws = [coin(42, i) for i in range(20_000)]
     assert draws == [coin(42, i) for i in range(20_000)]
     assert draws != [coin(43, i) for i in range(20_000)]
-    assert 0 <= min(draws) and max(draws) < 1
+    assert min(draws) >= 0 and max(draws) < 1
     assert abs(np.mean(draws) - 0.5) < 0.01
     assert abs(np.mean(np.array(draws) < 0.3) - 0.3) < 0.01
 
@@ -215,9 +216,7 @@ def batch(params_by_row, prompts, outputs):
 def test_vllms_processor_machinery_applies_them_per_row_in_float32():
     """Rows through vLLM's AdapterLogitsProcessor in float32, against the inspector's
     float64 recomputation of the same step (server/sampling/stages.py)."""
-    config = SamplerConfig(
-        dry_multiplier=0.8, top_n_sigma=2.0, typical_p=0.9, xtc_probability=1.0
-    )
+    config = SamplerConfig(dry_multiplier=0.8, top_n_sigma=2.0, typical_p=0.9, xtc_probability=1.0)
     args = SamplerArgs(config, (), 11)
     plain = SamplingParams()
     used = SamplingParams(extra_args=args.to_extra_args())
