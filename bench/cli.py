@@ -33,6 +33,9 @@ COMMANDS = {
     "tool_calls": Command(
         "bench.tool_calls", "how often auto calls a tool; what constraining costs"
     ),
+    "sampler_cost": Command(
+        "bench.sampler_cost", "throughput with and without DRY and the truncations, 16 streams"
+    ),
     "json_budget": Command("bench.json_budget", "does structured output fit a small budget"),
     "fuzz": Command("bench.fuzz", "schemathesis through the server's own OpenAPI schema"),
     "openai_spec": Command("bench.openai_spec", "cut OpenAI's OpenAPI document to request bodies"),

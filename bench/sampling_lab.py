@@ -56,7 +56,18 @@ METHODS: dict[str, dict[str, Any]] = {
     "top_k 40": {"top_k": 40},
     "min_p 0.05": {"min_p": 0.05},
     "min_p 0.1": {"min_p": 0.1},
+    "top_n_sigma 1": {"top_n_sigma": 1.0},
+    "typical_p 0.9": {"typical_p": 0.9},
+    "xtc 0.5/0.1": {"xtc_probability": 0.5, "xtc_threshold": 0.1},
+    "mirostat tau 5": {"mirostat": 2, "mirostat_tau": 5.0},
+    "dry 0.8": {"dry_multiplier": 0.8},
 }
+# Long answers, for repetition: what DRY is for.
+LONG_PROMPTS = [
+    "Write a long story about a dragon.",
+    "Explain in detail how a bicycle works.",
+    "Write a long letter to a friend about your holidays.",
+]
 PRESETS = ("precise", "balanced", "creative")
 
 
@@ -71,6 +82,8 @@ class Plan:
     samples: int  # seeded answers per variety prompt
     answer_tokens: int = 24
     open_tokens: int = 40
+    long_prompts: int = len(LONG_PROMPTS)
+    long_tokens: int = 200
 
 
 FULL = Plan(
@@ -90,6 +103,7 @@ QUICK = Plan(
     variety_questions=4,
     open_prompts=3,
     samples=3,
+    long_prompts=1,
 )
 
 
@@ -118,6 +132,20 @@ def distinct_n(texts: Sequence[str], n: int = 2) -> float:
     return len(set(grams)) / len(grams) if grams else 0.0
 
 
+def repeated_share(text: str, n: int = 4) -> float:
+    """Word n-grams that already occurred earlier in the same text, over all its n-grams
+    (0: nothing said twice): the loops small models fall into."""
+    words = normalise(text).split()
+    seen: set[tuple[str, ...]] = set()
+    repeats = total = 0
+    for i in range(len(words) - n + 1):
+        gram = tuple(words[i : i + n])
+        repeats += gram in seen
+        total += 1
+        seen.add(gram)
+    return repeats / total if total else 0.0
+
+
 def distinct_share(texts: Sequence[str]) -> float:
     """Distinct answers over answers (1/len when all are the same)."""
     return len({normalise(t) for t in texts}) / len(texts) if texts else 0.0
@@ -142,6 +170,8 @@ class Cell:
     distinct_answers: list[float] = field(default_factory=list)
     distinct_2: list[float] = field(default_factory=list)
     coherence: list[float] = field(default_factory=list)
+    # per long prompt
+    repetition: list[float] = field(default_factory=list)
 
     def summary(self) -> dict[str, float]:
         def mean(values: Sequence[float]) -> float:
@@ -152,6 +182,7 @@ class Cell:
             "distinct_answers": mean(self.distinct_answers),
             "distinct_2": mean(self.distinct_2),
             "coherence": mean(self.coherence),
+            "repetition": mean(self.repetition),
             "answer_tokens": mean([float(t) for t in self.answer_tokens]),
             "cut_share": mean([float(c) for c in self.cut]),
         }
@@ -265,10 +296,17 @@ async def run_cell(lab: Lab, plan: Plan, cell: Cell, items: list[dict], bar: tqd
         cell.coherence += [s for s in scores if s is not None]
         bar.update(len(seeds))
 
+    async def long_answer(prompt: str) -> None:
+        messages = [{"role": "user", "content": prompt}]
+        answer = await lab.answer(messages, cell.params, seeds[0], plan.long_tokens)
+        cell.repetition.append(repeated_share(answer.text))
+        bar.update()
+
     answers, *_ = await asyncio.gather(
         asyncio.gather(*(correctness(i, item) for i, item in enumerate(items))),
         *(variety_question(item) for item in items[: plan.variety_questions]),
         *(variety_open(prompt) for prompt in OPEN_PROMPTS[: plan.open_prompts]),
+        *(long_answer(prompt) for prompt in LONG_PROMPTS[: plan.long_prompts]),
     )
     cell.answers = [a.text for a in answers]
     cell.correct = [is_correct(a.text, i["answers"]) for a, i in zip(answers, items, strict=True)]
@@ -277,7 +315,8 @@ async def run_cell(lab: Lab, plan: Plan, cell: Cell, items: list[dict], bar: tqd
 
 
 def requests_per_cell(plan: Plan, questions: int) -> int:
-    return questions + (min(plan.variety_questions, questions) + plan.open_prompts) * plan.samples
+    variety = (min(plan.variety_questions, questions) + plan.open_prompts) * plan.samples
+    return questions + variety + plan.long_prompts
 
 
 async def run(base_url: str, api_key: str, plan: Plan, concurrency: int) -> dict[str, Any]:
@@ -307,13 +346,14 @@ async def run(base_url: str, api_key: str, plan: Plan, concurrency: int) -> dict
 def table(result: dict[str, Any]) -> str:
     lines = [
         f"{'cell':26} {'accuracy':>8} {'distinct':>8} {'distinct-2':>10} {'coherence':>9} "
-        f"{'tokens':>6} {'cut':>5}"
+        f"{'repeats':>7} {'tokens':>6} {'cut':>5}"
     ]
     for cell in result["cells"]:
         s = cell["summary"]
         lines.append(
             f"{cell['name']:26} {s['accuracy']:8.3f} {s['distinct_answers']:8.2f} "
-            f"{s['distinct_2']:10.3f} {s['coherence']:9.2f} {s['answer_tokens']:6.1f} "
+            f"{s['distinct_2']:10.3f} {s['coherence']:9.2f} {s['repetition']:7.3f} "
+            f"{s['answer_tokens']:6.1f} "
             f"{s['cut_share']:5.2f}"
         )
     return "\n".join(lines)
@@ -406,10 +446,20 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, default=RESULTS / "sampling_lab")
     parser.add_argument("--concurrency", type=int, default=48)
     parser.add_argument("--questions", type=int, help="use only the first N questions")
+    parser.add_argument("--methods", help="comma-separated, of: " + ", ".join(METHODS))
+    parser.add_argument("--temperatures", help="comma-separated, e.g. 0.7,1,1.5,2")
+    parser.add_argument("--no-presets", action="store_true")
     args = parser.parse_args(argv)
     plan = QUICK if args.quick else FULL
     if args.questions:
         plan = Plan(**{**asdict(plan), "questions": args.questions})
+    if args.methods:
+        plan = Plan(**{**asdict(plan), "methods": tuple(args.methods.split(","))})
+    if args.temperatures:
+        temperatures = tuple(float(t) for t in args.temperatures.split(","))
+        plan = Plan(**{**asdict(plan), "temperatures": temperatures})
+    if args.no_presets:
+        plan = Plan(**{**asdict(plan), "presets": ()})
     result = asyncio.run(run(args.base_url, args.api_key, plan, args.concurrency))
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "lab.json").write_text(json.dumps(result, indent=1) + "\n")

@@ -76,14 +76,16 @@ def running(
     env: Mapping[str, str] | None = None,
     timeout: float = 1800,
     path: str = "/health",
+    cwd: Path = ROOT,
 ) -> Iterator[Running]:
-    """`command` started in the repository (its output to `log`, else to this terminal),
-    ready at http://127.0.0.1:`port``path`; stopped on leaving."""
+    """`command` started in the repository, or in `cwd` (another checkout of it), its output
+    to `log`, else to this terminal; ready at http://127.0.0.1:`port``path`; stopped on
+    leaving."""
     base_url = f"http://127.0.0.1:{port}"
     with open(log, "wb") if log else contextlib.nullcontext() as out:
         process = subprocess.Popen(
             command,
-            cwd=ROOT,
+            cwd=cwd,
             stdout=out,
             stderr=subprocess.STDOUT if out else None,
             env=None if env is None else dict(env),

@@ -71,9 +71,38 @@ def test_moving_a_slider_changes_the_bars(page):
 
 
 def test_tokens_show_their_probability_on_hover(page):
-    spans = page.query_selector_all("#text span")
+    spans = page.query_selector_all("#text .tok")
     assert spans
     assert "%" in spans[0].get_attribute("title")
+
+
+def branch_tokens(page, branch):
+    return page.eval_on_selector_all(
+        f'.branch[data-branch="{branch}"] .body span', "spans => spans.map(s => s.textContent)"
+    )
+
+
+def test_the_token_explorer_forks_the_answer(page, http, model):
+    """Click a token, see its step; click an alternative, get a branch continued from it,
+    exactly what the inspector answers with that token forced; the first branch stays."""
+    sampled = branch_tokens(page, 0)
+    page.click('.branch[data-branch="0"] .tok[data-step="2"]')
+    assert page.inner_text("#summary").startswith("Step 3:")
+    alternative = page.query_selector(".bar-row.alternative:not(.cut)")
+    token_id = int(alternative.get_attribute("data-id"))
+    alternative.click()
+    page.wait_for_selector('body[data-branches="2"]', timeout=60_000)
+    assert branch_tokens(page, 0) == sampled  # the earlier branch is still there
+    forked = branch_tokens(page, 1)
+    assert forked[0] == "".join(sampled[:2])  # the prefix it shares
+    assert page.inner_text('.branch[data-branch="1"] .forced') == forked[1]
+    params = page.evaluate("params()")
+    prompt = page.input_value("#prompt")
+    ids = page.evaluate("branches[0].steps.slice(0, 2).map(s => s.sampled.id)")
+    body = {"model": model, "prompt": prompt, "steps": 12, "seed": 0, **params}
+    direct = http.post("/v1/sampling/inspect", json={**body, "forced_tokens": [*ids, token_id]})
+    assert [s["sampled"]["token"] for s in direct.json()["steps"]] == forked[2:]
+    assert page.query_selector('.branch[data-branch="1"] .tok.selected')
 
 
 @pytest.mark.processed

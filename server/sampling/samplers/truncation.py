@@ -64,7 +64,7 @@ def xtc(row: torch.Tensor, threshold: float, fires: bool) -> torch.Tensor:
     if not fires:
         return row
     probs = torch.softmax(row, dim=-1)
-    above = probs >= threshold
+    above = (probs >= threshold) & torch.isfinite(row)
     if int(above.sum()) < 2:
         return row
     least = probs[above].min()

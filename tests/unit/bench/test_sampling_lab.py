@@ -4,6 +4,8 @@ aggregation of a cell."""
 import json
 import math
 
+import pytest
+
 from bench import QUESTIONS
 from bench import sampling_lab as lab
 
@@ -61,3 +63,10 @@ def test_the_shipped_questions_are_enough_and_well_formed():
     assert len(items) >= 100
     assert len({i["question"] for i in items}) == len(items)
     assert all(i["answers"] and all(a.strip() for a in i["answers"]) for i in items)
+
+
+def test_repeated_share_counts_ngrams_said_before():
+    assert lab.repeated_share("a b c d e f g") == 0.0
+    # "a b c d" four times: 13 four-grams, of which 9 repeat an earlier one
+    assert lab.repeated_share("a b c d " * 4) == pytest.approx(9 / 13)
+    assert lab.repeated_share("too short") == 0.0

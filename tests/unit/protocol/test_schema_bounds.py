@@ -11,10 +11,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel, ValidationError
 from vllm import SamplingParams
+from vllm.v1.sample.logits_processor import BatchUpdate
 from vllm.v1.serial_utils import MsgpackEncoder
 from vllm.v1.structured_output.backend_guidance import validate_guidance_grammar
 
@@ -32,12 +34,14 @@ from server.protocol.inspect import InspectRequest
 from server.protocol.responses import ResponseCreateRequest
 from server.protocol.tokenize import DetokenizeRequest
 from server.sampling.params import OutputRequest, resolve, to_sampling_params, token_rules
+from server.sampling.samplers.processors import DryProcessor, TruncationProcessor
 from server.sampling.vocabulary import Vocabulary
 from server.services.budget import Limits
 from server.services.chat import ChatCompletions, PreparedChat
 from server.services.completions import Completions
 from server.services.inspector import Inspector
 from server.services.responses import Responses
+from server.services.samplers import sampler_args
 from server.services.tokenization import Tokenization
 from server.settings import SamplingDefaults
 
@@ -88,6 +92,29 @@ def engine_accepts(params: SamplingParams) -> None:
     params.verify(ModelConfigStub(), None, None, None)  # type: ignore[arg-type]
     validate_guidance_grammar(params)
     ENCODER.encode(params)
+    processors_run(params)
+
+
+LOGITS = torch.randn(2, VOCAB, generator=torch.Generator().manual_seed(0)) * 4
+
+
+def processors_run(params: SamplingParams) -> None:
+    """The extra samplers' logits processors take the request as vLLM hands it to them, for
+    two steps, and always leave a token to draw."""
+    if not params.extra_args:
+        return
+    output: list[int] = []
+    prompt = [1, 2, 3, 1, 2]
+    added = BatchUpdate(batch_size=1, removed=[], added=[(0, params, prompt, output)], moved=[])
+    processors = [DryProcessor(None, "cpu", False), TruncationProcessor(None, "cpu", False)]
+    for processor in processors:
+        processor.update_state(added)
+    for step in range(2):
+        logits = LOGITS[step : step + 1].clone()
+        for processor in processors:
+            logits = processor.apply(logits)
+        assert not torch.isnan(logits).any() and torch.isfinite(logits).any()
+        output.append(int(torch.argmax(logits)))
 
 
 CHAT = ChatCompletions(ENGINE, DEFAULTS, LIMITS)  # type: ignore[arg-type]
@@ -97,8 +124,9 @@ def engine_accepts_chat(prepared: PreparedChat) -> None:
     request = prepared.request
     sampling = resolve(request, DEFAULTS)
     for index in range(request.n):
+        samplers = sampler_args(sampling, ENGINE.vocabulary, index)
         params = to_sampling_params(
-            sampling, prepared.output, request.stop_list(), index, token_rules(request)
+            sampling, prepared.output, request.stop_list(), index, token_rules(request), samplers
         )
         engine_accepts(params)
 
@@ -112,15 +140,18 @@ def through_completions(request: CompletionRequest) -> None:
     sampling = resolve(request, DEFAULTS)
     for prompt in prepared.prompts:
         for index in range(request.n):
+            samplers = sampler_args(sampling, ENGINE.vocabulary, index)
             params = to_sampling_params(
-                sampling, prompt.output, request.stop_list(), index, token_rules(request)
+                sampling, prompt.output, request.stop_list(), index, token_rules(request), samplers
             )
             engine_accepts(params)
 
 
 def through_inspector(request: InspectRequest) -> None:
     prepared = Inspector(ENGINE, DEFAULTS, "raw", LIMITS).prepare(request)  # type: ignore[arg-type]
-    params = to_sampling_params(prepared.sampling, OutputRequest(max_tokens=request.steps))
+    params = to_sampling_params(
+        prepared.sampling, OutputRequest(max_tokens=request.steps), samplers=prepared.samplers
+    )
     params.logprobs = -1  # as Engine.sample_with_distributions asks
     engine_accepts(params)
 
@@ -195,6 +226,11 @@ NESTED: dict[str, st.SearchStrategy[Any]] = {
     "allowed_token_ids": st.lists(st.sampled_from(TOKEN_IDS), max_size=3),
     "bad_words": st.lists(st.sampled_from([*STOP_STRINGS, " Paris", "a b"]), max_size=3),
     "include_stop_str_in_output": st.booleans(),
+    # the extra samplers
+    "dry_sequence_breakers": st.lists(
+        st.sampled_from(["", "\n", ":", "a" * 64, "a" * 65]), max_size=33
+    ),
+    "mirostat": st.sampled_from([0, 1, 2, 2.0, 3, -1]),
 }
 FUNCTION_NAMES = ["f", "get_weather", "a" * 64, "a" * 65, "a b", "", "x-y_z"]
 PARAMETERS = [
@@ -332,6 +368,16 @@ def test_the_bounds_are_declared_in_the_schema():
         "n",
         "max_tokens",
         "min_tokens",
+        "dry_multiplier",
+        "dry_base",
+        "dry_allowed_length",
+        "dry_penalty_last_n",
+        "xtc_probability",
+        "xtc_threshold",
+        "top_n_sigma",
+        "typical_p",
+        "mirostat_tau",
+        "mirostat_eta",
     ):
         assert field in chat, field
     assert set(bounded_fields(ResponseCreateRequest)) >= {"temperature", "seed", "top_k"}

@@ -240,3 +240,12 @@ def test_vllms_processor_machinery_applies_them_per_row_in_float32():
     )
     assert np.abs(engine - inspector.final_probs).max() < 1e-6
     assert inspector.stage("xtc").fired
+
+
+def test_xtc_at_threshold_zero_keeps_the_least_likely_token_in_play():
+    """Every token clears a threshold of 0: only the least likely one still in play stays
+    (found by the schema-bounds property test: the cut ones must not count)."""
+    x = logits(4, size=20, cut=5)
+    kept = torch.isfinite(xtc(torch.from_numpy(x), 0.0, fires=True)).numpy()
+    finite = np.flatnonzero(np.isfinite(x))
+    assert kept.sum() == 1 and kept[finite[np.argmin(x[finite])]]
