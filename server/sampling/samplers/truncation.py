@@ -51,7 +51,8 @@ def typical(row: torch.Tensor, p: float) -> torch.Tensor:
     distance = torch.where(finite, (-logp - entropy).abs(), math.inf)
     order = torch.argsort(distance, stable=True)
     cumulative = torch.cumsum(probs[order], dim=0)
-    last = int(torch.searchsorted(cumulative, torch.tensor(p, dtype=cumulative.dtype), right=True))
+    target = torch.tensor(p, dtype=cumulative.dtype, device=cumulative.device)
+    last = int(torch.searchsorted(cumulative, target, right=True))
     keep = torch.zeros_like(finite)
     keep[order[: min(last + 1, order.numel())]] = True
     return _cut(row, keep & finite)
