@@ -14,13 +14,24 @@ PACKAGE = ROOT / "server"
 OUT = ROOT / "docs" / "results" / "layers.png"
 
 # Lowest first. A module may import from its own layer and from those before it.
-LAYERS = ("foundation", "protocol", "sampling", "tools", "engine", "services", "http", "entry")
+LAYERS = (
+    "foundation",
+    "protocol",
+    "sampling",
+    "tools",
+    "engine",
+    "store",
+    "services",
+    "http",
+    "entry",
+)
 WHY = {
     "foundation": "settings, metrics",
     "protocol": "the OpenAI API's models,\nthe error type",
     "sampling": "to SamplingParams, stages,\nlogprobs, outputs",
     "tools": "tool calls: plan, grammar,\nparse, render",
     "engine": "the vLLM engine and\nwhat it starts with",
+    "store": "stored responses:\nSQLite or PostgreSQL",
     "services": "the endpoints: checks,\ntemplate, budget, fan-out",
     "http": "app, routes, middleware,\nerror handlers",
     "entry": "python -m server",

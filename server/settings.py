@@ -59,7 +59,8 @@ class Settings(BaseSettings):
     )
     cache_dir: Path = Field(
         Path.home() / ".cache" / "sampling-server",
-        description="Where the embedded model is converted to and kept.",
+        description="Where the embedded model is converted to and kept, and the SQLite "
+        "file of stored responses.",
     )
     log_level: Literal["debug", "info", "warning", "error"] = Field(
         "info", description="Log level of the server and uvicorn."
@@ -119,6 +120,27 @@ class Settings(BaseSettings):
 
     api_key: SecretStr | None = Field(
         None, description="When set, every /v1 route needs 'Authorization: Bearer <key>'."
+    )
+    api_keys: list[SecretStr] = Field(
+        default_factory=list,
+        description="More keys accepted beside api_key; a stored response is readable only "
+        "with the key that created it.",
+    )
+    store: bool = Field(
+        True,
+        description="Keep responses (the Responses API's `store`, true by default as "
+        "OpenAI's); --no-store keeps nothing and refuses `store: true`.",
+    )
+    store_url: str | None = Field(
+        None,
+        description="Where responses are kept: a postgresql:// URL for several replicas; "
+        "unset: a SQLite file in the cache directory.",
+    )
+    store_max_age_days: float = Field(
+        30.0, gt=0, description="Stored responses older than this are deleted."
+    )
+    store_max_count: int = Field(
+        100_000, ge=1, description="Most responses kept; the oldest go first."
     )
     cors_origins: list[str] = Field(
         default_factory=list, description="Origins allowed by CORS (none: CORS off)."

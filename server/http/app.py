@@ -14,11 +14,11 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from server.engine.engine import Engine
-from server.http import error_handlers, playground
+from server.http import error_handlers, playground, responses, websocket
 from server.http.admission import Admission
 from server.http.middleware import ServerMiddleware
 from server.http.routes import open_router, router
-from server.http.runtime import Runtime, Services
+from server.http.runtime import Runtime, Services, open_keeper
 from server.metrics import Metrics
 from server.settings import Settings
 
@@ -53,12 +53,22 @@ def create_app(
 
     async def load() -> None:
         try:
+            keeper = await asyncio.to_thread(open_keeper, settings)
+        except Exception:
+            log.exception("the response store could not be opened")
+            await failed("start-up")
+            return
+        failed_runs = await keeper.fail_unfinished()
+        if failed_runs:
+            log.warning("%d background responses of a stopped server marked failed", failed_runs)
+        try:
             engine = await start_engine(metrics)
         except Exception:
             log.exception("the engine failed to start")
+            keeper.close()
             await failed("start-up")
             return
-        runtime.services = Services.over(engine, settings)
+        runtime.services = Services.over(engine, settings, keeper)
         _freeze_startup_heap()
         runtime.state = "ready"
         metrics.engine_up.set(1)
@@ -84,8 +94,12 @@ def create_app(
                 log.info("stopping during model loading: stopping the engine's processes")
                 _stop_child_processes()
             if runtime.services is not None:
-                runtime.services.engine.shutdown()
-                runtime.services = None
+                services, runtime.services = runtime.services, None
+                # Background responses get the shutdown's grace to finish, then are recorded
+                # as failed; the store closes after the last write.
+                await services.responses.runs.drain(settings.shutdown_timeout)
+                services.engine.shutdown()
+                services.responses.keeper.close()
 
     app = FastAPI(
         title="sampling-server",
@@ -97,11 +111,15 @@ def create_app(
     app.state.admission = Admission(
         settings.max_concurrent_requests, settings.max_request_fanout, metrics
     )
-    app.state.api_key = settings.api_key.get_secret_value() if settings.api_key else None
+    app.state.api_keys = tuple(
+        key.get_secret_value() for key in [settings.api_key, *settings.api_keys] if key
+    )
     app.state.engine_failed = False
     error_handlers.install(app)
     app.include_router(open_router)
     app.include_router(router)
+    app.include_router(responses.router)
+    app.include_router(websocket.router)
     app.include_router(playground.router)
     if settings.cors_origins:
         app.add_middleware(

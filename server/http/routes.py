@@ -24,7 +24,6 @@ from server.protocol.errors import APIError, ClientDisconnected, internal_error,
 from server.protocol.inspect import Inspection, InspectRequest
 from server.protocol.models import Model, ModelList
 from server.protocol.presets import PRESETS, SamplingPreset
-from server.protocol.responses import Response, ResponseCreateRequest
 from server.protocol.tokenize import (
     DetokenizeRequest,
     DetokenizeResponse,
@@ -165,22 +164,6 @@ async def create_completion(body: CompletionRequest, services: ServicesDep, requ
     if body.stream:
         return _event_stream(services.completions.stream(prepared), release)
     return await _whole(request, services.completions.complete(prepared), release)
-
-
-@router.post(
-    "/v1/responses",
-    tags=["responses"],
-    response_model=Response,
-    responses={200: {"content": {"text/event-stream": {}}}},
-)
-async def create_response(
-    body: ResponseCreateRequest, services: ServicesDep, http_request: Request
-):
-    request, prepared = await off_loop(services.responses.prepare, body)
-    release = _admit(http_request, 1, "input")
-    if body.stream:
-        return _event_stream(services.responses.stream(request, prepared), release)
-    return await _whole(http_request, services.responses.create(request, prepared), release)
 
 
 @router.post("/v1/tokenize", tags=["tokenization"])

@@ -7,14 +7,17 @@ from typing import Literal
 
 from server.engine.engine import Engine
 from server.protocol.models import Model
+from server.services.background import Runs
 from server.services.budget import Limits
 from server.services.chat import ChatCompletions
 from server.services.completions import Completions
 from server.services.ids import now
 from server.services.inspector import Inspector
 from server.services.responses import Responses
+from server.services.stored import Keeper
 from server.services.tokenization import Tokenization
 from server.settings import Settings
+from server.store.database import ResponseStore, Retention, database_url
 
 
 @dataclass(frozen=True)
@@ -29,7 +32,7 @@ class Services:
     created: int
 
     @classmethod
-    def over(cls, engine: Engine, settings: Settings) -> Services:
+    def over(cls, engine: Engine, settings: Settings, keeper: Keeper) -> Services:
         defaults = settings.sampling_defaults
         limits = Limits(
             settings.max_prompt_tokens,
@@ -43,7 +46,7 @@ class Services:
             chat=chat,
             completions=Completions(engine, defaults, limits),
             inspector=Inspector(engine, defaults, settings.logprobs_mode, limits),
-            responses=Responses(chat),
+            responses=Responses(chat, keeper, Runs()),
             tokenization=Tokenization(engine),
             logprobs_mode=settings.logprobs_mode,
             created=now(),
@@ -58,6 +61,15 @@ class Services:
             max_model_len=info.max_model_len,
             logprobs_mode=self.logprobs_mode,  # type: ignore[arg-type]
         )
+
+
+def open_keeper(settings: Settings) -> Keeper:
+    """The response store the settings ask for (none with --no-store), opened at start-up
+    so that a wrong URL stops the server before it serves."""
+    retention = Retention(settings.store_max_age_days * 86_400, settings.store_max_count)
+    if not settings.store:
+        return Keeper(None, retention)
+    return Keeper(ResponseStore(database_url(settings.store_url, settings.cache_dir)), retention)
 
 
 @dataclass

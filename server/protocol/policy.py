@@ -22,7 +22,7 @@ class Rule:
 
 
 IGNORED = (
-    Rule("`store`, `metadata`", "chat, Responses", "nothing is stored; metadata is echoed back"),
+    Rule("`store`, `metadata`", "chat", "nothing is stored; metadata is echoed back"),
     Rule(
         "`service_tier`",
         "chat, Responses",
@@ -63,11 +63,6 @@ IGNORED = (
         "`response.output` goes back in as it came out",
     ),
     Rule("`best_of: 1` (or equal to `n`)", "completions", "the same as `n` choices"),
-    Rule(
-        "`background: false`, `previous_response_id: null`",
-        "Responses",
-        "what this server does anyway",
-    ),
     Rule(
         "`client_metadata` (Codex), `context_management`",
         "Responses",
@@ -116,18 +111,17 @@ REFUSED = (
         ("tool_choice", "tool_choice\\.tools"),
     ),
     Rule(
-        "`previous_response_id`, `conversation`, `prompt`, `item_reference` items, "
-        "`background: true`",
+        "`conversation`, `prompt`, `item_reference` items",
         "Responses",
-        "no stored state (yet)",
-        (
-            "previous_response_id",
-            "conversation",
-            "prompt",
-            "background",
-            "moderation",
-            f"input{IDX}",
-        ),
+        "no conversation or prompt objects (yet); `previous_response_id` continues",
+        ("conversation", "prompt", f"input{IDX}"),
+    ),
+    Rule(
+        "`store: true` on a server started with `--no-store`; `background: true` "
+        "without `store`, or over a WebSocket",
+        "Responses",
+        "nothing is kept there; a background response is polled from the store",
+        ("store", "background"),
     ),
     Rule(
         "hosted-tool and program items in `input` (`web_search_call`, `additional_tools`, …)",
@@ -206,6 +200,12 @@ ACTIONABLE = (
             "(response_format\\.json_schema|text\\.format)\\.name",
             "tool_choice(\\.function)?\\.name",
         ),
+    ),
+    Rule(
+        "`previous_response_not_found`",
+        "Responses",
+        "a `previous_response_id` not stored (or stored with another key), as OpenAI answers",
+        codes=("previous_response_not_found",),
     ),
     Rule(
         "`metadata` past 16 pairs, 64-character keys or 512-character values",
@@ -307,11 +307,15 @@ def refuse_completion(request: Any) -> None:
 
 def refuse_response(request: Any) -> None:
     """The Responses fields whose effect cannot be honoured (the REFUSED rules)."""
-    for name in ("previous_response_id", "conversation", "prompt", "moderation"):
+    for name in ("conversation", "prompt"):
         if getattr(request, name) is not None:
-            _refuse(name, f"'{name}' is not supported by this server (it keeps no state)")
-    if request.background:
-        _refuse("background", "background responses are not supported by this server")
+            _refuse(name, f"'{name}' is not supported by this server (use previous_response_id)")
+    if request.moderation is not None:
+        _refuse("moderation", "'moderation' is not supported by this server")
+    if request.background and request.store is False:
+        _refuse("background", "background responses are stored: leave store true")
+    if request.previous_response_id is not None and request.conversation is not None:
+        _refuse("previous_response_id", "use either previous_response_id or conversation")
     for i, item in enumerate([] if isinstance(request.input, str) else request.input):
         if item.type in ("message", "function_call_output"):
             parts = item.content if item.type == "message" else item.output

@@ -1,4 +1,5 @@
-"""The Responses API: `POST /v1/responses` (text and function tools; no stored state)."""
+"""The Responses API: `POST /v1/responses` (text and function tools), stored responses and
+their continuation, the objects `GET`, `DELETE` and `input_items` answer with."""
 
 from __future__ import annotations
 
@@ -102,6 +103,8 @@ INCLUDABLE = Literal[
     "message.output_text.logprobs",
 ]
 Status = Literal["in_progress", "completed", "incomplete"]
+# A response's own status has more: a background one waits, fails or is cancelled.
+ResponseStatus = Literal["queued", "in_progress", "completed", "incomplete", "failed", "cancelled"]
 
 
 class InputText(ContentPart):
@@ -404,9 +407,9 @@ class ResponseCreateRequest(RequestModel, NoEffectFields):
     # Codex's own field beside OpenAI's: thread and turn ids, without effect.
     client_metadata: dict[str, StrictStr] | None = None
     truncation: Literal["auto", "disabled"] = "disabled"
-    # Refused unless at their defaults (docs/api/compatibility.md): no state is kept yet.
     background: StrictBool = False
     previous_response_id: StrictStr | None = None
+    # Refused unless at their defaults (docs/api/compatibility.md): no conversations yet.
     conversation: StrictStr | ConversationReference | None = None
     prompt: PromptReference | None = None
     context_management: list[dict[str, Any]] | None = None
@@ -500,6 +503,11 @@ class ReasoningUsed(BaseModel):
     summary: None = None
 
 
+class ResponseError(BaseModel):
+    code: Literal["server_error"] = "server_error"
+    message: str
+
+
 class Response(BaseModel):
     """Every key of OpenAI's Response object, with the values this answer really used."""
 
@@ -507,9 +515,9 @@ class Response(BaseModel):
     object: Literal["response"] = "response"
     created_at: int
     completed_at: int | None = None
-    status: Status
+    status: ResponseStatus
     background: bool = False
-    error: None = None
+    error: ResponseError | None = None
     incomplete_details: IncompleteDetails | None = None
     instructions: str | None = None
     max_output_tokens: int | None = None
@@ -517,7 +525,7 @@ class Response(BaseModel):
     model: str
     output: list[OutputItem]
     parallel_tool_calls: bool
-    previous_response_id: None = None
+    previous_response_id: str | None = None
     conversation: None = None
     prompt: None = None
     prompt_cache_key: str | None = None
@@ -525,7 +533,7 @@ class Response(BaseModel):
     reasoning: ReasoningUsed = Field(default_factory=ReasoningUsed)
     safety_identifier: str | None = None
     service_tier: ServiceTierUsed = "default"
-    store: bool = False  # nothing is kept, whatever was asked
+    store: bool = True
     temperature: float
     top_p: float
     top_logprobs: int
@@ -538,3 +546,19 @@ class Response(BaseModel):
     usage: ResponseUsage | None = None
     user: str | None = None
     metadata: dict[str, str] = Field(default_factory=dict)
+
+
+class ResponseDeleted(BaseModel):
+    id: str
+    object: Literal["response"] = "response"  # as OpenAI's spec has it
+    deleted: bool = True
+
+
+class InputItemList(BaseModel):
+    """A page of a stored response's input items, paged by item id as OpenAI's lists are."""
+
+    object: Literal["list"] = "list"
+    data: list[dict[str, Any]]
+    first_id: str | None
+    last_id: str | None
+    has_more: bool

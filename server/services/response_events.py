@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 from pydantic import BaseModel
 
@@ -12,6 +13,20 @@ from server.protocol.chat import ChatCompletionTokenLogprob
 from server.protocol.responses import OutputFunctionCall, OutputItem, OutputMessage, OutputText
 from server.services.ids import new_id
 from server.tools.parse import ArgumentsPiece, CallBegins, CallEnds, Event, TextPiece
+
+
+@dataclass(frozen=True)
+class StreamEvent:
+    """One event, numbered: sent as server-sent events over HTTP, as a text message over a
+    WebSocket, and kept for a background response's readers."""
+
+    type: str
+    sequence_number: int
+    data: str  # the event's JSON
+
+    @property
+    def sse(self) -> str:
+        return f"event: {self.type}\ndata: {self.data}\n\n"
 
 
 class ResponseEvents:
@@ -24,16 +39,16 @@ class ResponseEvents:
         self._logprobs: list[ChatCompletionTokenLogprob] = []
         self._calls: dict[int, OutputFunctionCall] = {}
 
-    def event(self, kind: str, **fields: object) -> str:
+    def event(self, kind: str, **fields: object) -> StreamEvent:
         body: dict[str, object] = {"type": kind, "sequence_number": self._sequence}
         for key, value in fields.items():
             body[key] = value.model_dump(mode="json") if isinstance(value, BaseModel) else value
         self._sequence += 1
-        return f"event: {kind}\ndata: {json.dumps(body)}\n\n"
+        return StreamEvent(kind, self._sequence - 1, json.dumps(body))
 
     def on(
         self, piece: Event, status: str, logprobs: Sequence[ChatCompletionTokenLogprob] = ()
-    ) -> list[str]:
+    ) -> list[StreamEvent]:
         """The events of one piece of the answer; `status` is the answer's if it ends here;
         `logprobs` are the tokens of a text piece (when asked for)."""
         if isinstance(piece, TextPiece):
@@ -73,7 +88,9 @@ class ResponseEvents:
             self.event("response.output_item.done", output_index=index, item=item),
         ]
 
-    def text(self, text: str, logprobs: Sequence[ChatCompletionTokenLogprob] = ()) -> list[str]:
+    def text(
+        self, text: str, logprobs: Sequence[ChatCompletionTokenLogprob] = ()
+    ) -> list[StreamEvent]:
         lines = [] if self._message is not None else self.open_message()
         assert self._message is not None
         self._text += text
@@ -90,7 +107,7 @@ class ResponseEvents:
         )
         return lines
 
-    def open_message(self) -> list[str]:
+    def open_message(self) -> list[StreamEvent]:
         self._message = OutputMessage(id=new_id("msg"), status="in_progress", content=[])
         self.items.append(self._message)
         at = {"item_id": self._message.id, "output_index": len(self.items) - 1}
@@ -103,7 +120,7 @@ class ResponseEvents:
             ),
         ]
 
-    def close_message(self, status: str) -> list[str]:
+    def close_message(self, status: str) -> list[StreamEvent]:
         """The open message's end (none open: nothing). An answer that wrote nothing still
         has one, empty, message: open one first."""
         if self._message is None:

@@ -3,7 +3,8 @@ tools and engine, answered as a `response` object or as Responses stream events.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import json
+from collections.abc import AsyncIterator, Callable
 
 from server.protocol.chat import (
     ChatCompletionRequest,
@@ -29,13 +30,16 @@ from server.protocol.responses import (
     OutputText,
     Response,
     ResponseCreateRequest,
+    ResponseError,
     ResponseUsage,
     TextConfig,
 )
 from server.protocol.tools import MAX_CALLS_PER_MESSAGE, FunctionCall, MessageToolCall
+from server.services.background import Outcome, Run, Runs
 from server.services.chat import ChatCompletions, FieldNames, PreparedChat
 from server.services.ids import new_id, now
-from server.services.response_events import ResponseEvents
+from server.services.response_events import ResponseEvents, StreamEvent
+from server.services.stored import Keeper, Turn, interrupted
 from server.services.usage import CachedTokens
 from server.tools.parse import CallParser, Event, TextPiece
 from server.tools.plan import (
@@ -184,9 +188,14 @@ def truncated(request: ResponseCreateRequest) -> ResponseCreateRequest | None:
     return request.model_copy(update={"input": kept})
 
 
+TERMINAL = ("response.completed", "response.incomplete")
+
+
 class Responses:
-    def __init__(self, chat: ChatCompletions) -> None:
+    def __init__(self, chat: ChatCompletions, keeper: Keeper, runs: Runs) -> None:
         self._chat = chat
+        self.keeper = keeper
+        self.runs = runs
 
     def prepare(self, request: ResponseCreateRequest) -> tuple[ResponseCreateRequest, PreparedChat]:
         """With `truncation: "auto"` an input too long for the context loses its oldest
@@ -205,7 +214,7 @@ class Responses:
         self,
         request: ResponseCreateRequest,
         prepared: PreparedChat,
-        response_id: str,
+        turn: Turn,
         created: int,
         output: list[OutputItem],
         finish_reason: str | None,
@@ -218,7 +227,10 @@ class Responses:
         status = "incomplete" if incomplete else ("completed" if done else "in_progress")
         sampling = self._chat.sampling(prepared)
         return Response(
-            id=response_id,
+            id=turn.id,
+            background=turn.background,
+            previous_response_id=turn.previous_response_id,
+            store=turn.store,
             created_at=created,
             completed_at=now() if done else None,
             status=status,  # type: ignore[arg-type]
@@ -261,7 +273,9 @@ class Responses:
             namespace=namespace,
         )
 
-    async def create(self, request: ResponseCreateRequest, prepared: PreparedChat) -> Response:
+    async def create(
+        self, request: ResponseCreateRequest, prepared: PreparedChat, turn: Turn
+    ) -> Response:
         completion = await self._chat.complete(prepared)
         choice = completion.choices[0]
         status = "incomplete" if choice.finish_reason == "length" else "completed"
@@ -276,10 +290,10 @@ class Responses:
             for c in calls
         ]
         usage = completion.usage
-        return self._response(
+        response = self._response(
             request,
             prepared,
-            new_id("resp"),
+            turn,
             completion.created,
             output,
             choice.finish_reason,
@@ -289,16 +303,19 @@ class Responses:
                 usage.prompt_tokens_details.cached_tokens,
             ),
         )
+        await self.keeper.save(turn, response)
+        return response
 
     async def stream(
-        self, request: ResponseCreateRequest, prepared: PreparedChat
-    ) -> AsyncIterator[str]:
-        """The Responses event sequence the OpenAI SDK's stream helpers accumulate."""
-        response_id, created = new_id("resp"), now()
+        self, request: ResponseCreateRequest, prepared: PreparedChat, turn: Turn
+    ) -> AsyncIterator[StreamEvent]:
+        """The Responses event sequence the OpenAI SDK's stream helpers accumulate; a kept
+        response is written before its last event, so whoever sees it can read it back."""
+        response_id, created = turn.id, now()
         out = ResponseEvents(
             lambda piece: self._call_item(prepared, piece.id, piece.name, "", "in_progress")
         )
-        snapshot = self._response(request, prepared, response_id, created, [], None, None)
+        snapshot = self._response(request, prepared, turn, created, [], None, None)
         yield out.event("response.created", response=snapshot)
         yield out.event("response.in_progress", response=snapshot)
         parser = CallParser() if prepared.parses_calls else None
@@ -334,14 +351,48 @@ class Responses:
         final = self._response(
             request,
             prepared,
-            response_id,
+            turn,
             created,
             out.items,
             finish or "stop",
             _usage(len(prepared.prompt_ids), completion_tokens, cached.total),
         )
+        await self.keeper.save(turn, final)
         kind = "response.incomplete" if final.status == "incomplete" else "response.completed"
         yield out.event(kind, response=final)
+
+    async def start_background(
+        self,
+        request: ResponseCreateRequest,
+        prepared: PreparedChat,
+        turn: Turn,
+        release: Callable[[], None],
+    ) -> tuple[Response, Run]:
+        """Stored as queued, then answered in a task of its own; its end (answered, failed,
+        cancelled, or cut short by a shutdown) is written over the queued row."""
+        queued = self._response(request, prepared, turn, now(), [], None, None)
+        queued.status = "queued"
+        await self.keeper.save(turn, queued)
+
+        async def on_end(run: Run, outcome: Outcome) -> None:
+            try:
+                last = run.events[-1] if run.events else None
+                if outcome == "ended" and last is not None and last.type in TERMINAL:
+                    return  # the stream wrote it
+                if outcome == "cancelled":
+                    ended = queued.model_copy(update={"status": "cancelled"})
+                elif outcome == "stopped":
+                    ended = interrupted(queued)
+                else:
+                    message = json.loads(last.data).get("message") if last else None
+                    error = ResponseError(message=message or "The response failed.")
+                    ended = queued.model_copy(update={"status": "failed", "error": error})
+                await self.keeper.save(turn, ended)
+            finally:
+                release()
+
+        run = self.runs.start(turn.id, self.stream(request, prepared, turn), on_end)
+        return queued, run
 
 
 def _status(finish: str | None) -> str:

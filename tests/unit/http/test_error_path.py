@@ -41,7 +41,7 @@ def port() -> Iterator[int]:
     async def start(metrics):
         return FailingTokenizerEngine()
 
-    app = create_app(load_settings([]), start)
+    app = create_app(load_settings(["--no-store"]), start)
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         free = s.getsockname()[1]
@@ -49,7 +49,9 @@ def port() -> Iterator[int]:
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20
-    while not server.started and time.monotonic() < deadline:
+    while time.monotonic() < deadline and not (
+        server.started and app.state.runtime.state == "ready"
+    ):
         time.sleep(0.05)
     yield free
     server.should_exit = True

@@ -173,8 +173,8 @@ def test_responses_tool_fields_without_effect_are_accepted():
 @pytest.mark.parametrize(
     ("body", "param"),
     [
-        ({"previous_response_id": "resp_1"}, "previous_response_id"),
-        ({"background": True}, "background"),
+        ({"conversation": "conv_1"}, "conversation"),
+        ({"background": True, "store": False}, "background"),
         ({"input": [{"type": "item_reference", "id": "msg_1"}]}, "input[0]"),
         ({"input": [{"id": "msg_1"}]}, "input[0]"),
         ({"tool_choice": {"type": "web_search_preview"}}, "tool_choice"),

@@ -36,14 +36,17 @@ from server.protocol.tokenize import DetokenizeRequest
 from server.sampling.params import OutputRequest, resolve, to_sampling_params, token_rules
 from server.sampling.samplers.processors import DryProcessor, TruncationProcessor
 from server.sampling.vocabulary import Vocabulary
+from server.services.background import Runs
 from server.services.budget import Limits
 from server.services.chat import ChatCompletions, PreparedChat
 from server.services.completions import Completions
 from server.services.inspector import Inspector
 from server.services.responses import Responses
 from server.services.samplers import sampler_args
+from server.services.stored import Keeper
 from server.services.tokenization import Tokenization
 from server.settings import SamplingDefaults
+from server.store.database import Retention
 
 VOCAB = 49152
 INFO = ModelInfo(id="m", max_model_len=8192, vocab_size=VOCAB)
@@ -157,7 +160,7 @@ def through_inspector(request: InspectRequest) -> None:
 
 
 def through_responses(request: ResponseCreateRequest) -> None:
-    _, prepared = Responses(CHAT).prepare(request)
+    _, prepared = Responses(CHAT, Keeper(None, Retention(1.0, 1)), Runs()).prepare(request)
     engine_accepts_chat(prepared)
 
 

@@ -12,9 +12,12 @@ from server.protocol.errors import APIError
 from server.protocol.responses import ResponseCreateRequest
 from server.sampling.outputs import ChoiceOutput
 from server.sampling.params import EffectiveSampling, OutputRequest, resolve
+from server.services.background import Runs
 from server.services.chat import PreparedChat
 from server.services.responses import Responses
+from server.services.stored import Keeper
 from server.settings import SamplingDefaults
+from server.store.database import Retention
 from server.tools.plan import NO_PARAMETERS, Function, plan_tools
 
 PIECES = ["Let me ", "look.\n<tool", '_call>\n{"name": "f", "argu', 'ments": {}}\n</tool_call>']
@@ -48,9 +51,14 @@ def prepared(tools: bool) -> PreparedChat:
 
 
 async def events(chat: FakeChat, tools: bool) -> list[dict]:
-    request = ResponseCreateRequest(model="m", input="hi", stream=True)
-    lines = [line async for line in Responses(chat).stream(request, prepared(tools))]  # type: ignore[arg-type]
-    return [json.loads(line.split("data: ", 1)[1]) for line in lines]
+    body = ResponseCreateRequest(model="m", input="hi", stream=True, store=False)
+    keeper = Keeper(None, Retention(1.0, 1))
+    request, turn = await keeper.begin(body, owner="")
+    responses = Responses(chat, keeper, Runs())  # type: ignore[arg-type]
+    stream = [event async for event in responses.stream(request, prepared(tools), turn)]
+    for event in stream:
+        assert event.sse == f"event: {event.type}\ndata: {event.data}\n\n"
+    return [json.loads(event.data) for event in stream]
 
 
 async def test_text_then_a_call_are_two_items_in_order():

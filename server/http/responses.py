@@ -1,0 +1,117 @@
+"""The Responses API's routes: create (answered, streamed, or in the background), and the
+stored responses' retrieve, stream from a cursor, delete, cancel and input items."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response as RawResponse
+
+from server.http.auth import require_api_key
+from server.http.routes import ServicesDep, _admit, _event_stream, _whole, off_loop
+from server.protocol.errors import APIError
+from server.protocol.responses import (
+    InputItemList,
+    Response,
+    ResponseCreateRequest,
+    ResponseDeleted,
+)
+from server.services.response_events import StreamEvent
+
+router = APIRouter(dependencies=[Depends(require_api_key)], tags=["responses"])
+STREAMED = {200: {"content": {"text/event-stream": {}}}}
+
+
+async def _sse(events: AsyncIterator[StreamEvent]) -> AsyncIterator[str]:
+    async for event in events:
+        yield event.sse
+
+
+def _nothing() -> None:
+    """A background response's slot is released by its run, not by a reader."""
+
+
+@router.post("/v1/responses", response_model=Response, responses=STREAMED)
+async def create_response(body: ResponseCreateRequest, services: ServicesDep, http: Request):
+    responses = services.responses
+    continued, turn = await responses.keeper.begin(body, http.state.owner)
+    request, prepared = await off_loop(services.responses.prepare, continued)
+    turn = responses.keeper.answered(turn, request)
+    release = _admit(http, 1, "input")
+    if body.background:
+        try:
+            queued, run = await responses.start_background(request, prepared, turn, release)
+        except BaseException:
+            release()
+            raise
+        # A reader that hangs up leaves the response running.
+        return _event_stream(_sse(run.follow()), _nothing) if body.stream else queued
+    if body.stream:
+        return _event_stream(_sse(responses.stream(request, prepared, turn)), release)
+    return await _whole(http, responses.create(request, prepared, turn), release)
+
+
+@router.get("/v1/responses/{response_id}", response_model=Response, responses=STREAMED)
+async def retrieve_response(
+    response_id: str,
+    services: ServicesDep,
+    http: Request,
+    stream: bool = False,
+    starting_after: Annotated[int | None, Query(ge=-1)] = None,
+    include: Annotated[list[str] | None, Query()] = None,
+    include_obfuscation: bool | None = None,
+):
+    """The stored response; with `stream=true`, a background response's events after
+    `starting_after`, as they come (on the replica running it)."""
+    record = await services.responses.keeper.get(response_id, http.state.owner)
+    if not stream:
+        return RawResponse(record.response, media_type="application/json")
+    run = services.responses.runs.get(response_id)
+    if run is None:
+        raise APIError(
+            "Only a background response's events can be streamed, from the server running "
+            "it and for a while after it ends; retrieve it without `stream`.",
+            param="stream",
+        )
+    return _event_stream(_sse(run.follow(starting_after)), _nothing)
+
+
+@router.delete("/v1/responses/{response_id}")
+async def delete_response(
+    response_id: str, services: ServicesDep, http: Request
+) -> ResponseDeleted:
+    await services.responses.runs.cancel(response_id)
+    await services.responses.keeper.delete(response_id, http.state.owner)
+    return ResponseDeleted(id=response_id)
+
+
+@router.post("/v1/responses/{response_id}/cancel")
+async def cancel_response(response_id: str, services: ServicesDep, http: Request) -> Response:
+    keeper = services.responses.keeper
+    stored = Response.model_validate_json(
+        (await keeper.get(response_id, http.state.owner)).response
+    )
+    if not stored.background:
+        raise APIError("Cannot cancel a synchronous response.", param="response_id")
+    if stored.status in ("queued", "in_progress"):
+        await services.responses.runs.cancel(response_id)
+        stored = Response.model_validate_json(
+            (await keeper.get(response_id, http.state.owner)).response
+        )
+    return stored
+
+
+@router.get("/v1/responses/{response_id}/input_items")
+async def list_input_items(
+    response_id: str,
+    services: ServicesDep,
+    http: Request,
+    after: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    order: Literal["asc", "desc"] = "desc",
+    include: Annotated[list[str] | None, Query()] = None,
+) -> InputItemList:
+    keeper = services.responses.keeper
+    return await keeper.input_items(response_id, http.state.owner, after, limit, order)

@@ -1,0 +1,225 @@
+"""Stored responses as the Responses API sees them: whether a request is kept, what a
+continuation replays, who may read what. The database calls run off the event loop."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import dataclass, replace
+from typing import Any, Literal
+
+from pydantic import TypeAdapter
+
+from server.protocol.errors import APIError
+from server.protocol.responses import (
+    InputItem,
+    InputItemList,
+    Response,
+    ResponseCreateRequest,
+    ResponseError,
+)
+from server.services.ids import new_id
+from server.store.database import ResponseStore, Retention, StoredResponse
+
+ITEMS = TypeAdapter(list[InputItem])
+PRUNE_EVERY = 100  # writes between two retention passes
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One Responses request beyond its fields: its id, owner, and what it stores."""
+
+    id: str
+    owner: str
+    store: bool
+    background: bool
+    previous_response_id: str | None
+    input_items: list[dict[str, Any]]  # this request's input, each item with an id
+    context: list[dict[str, Any]]  # what the model read before its output, as replayed
+
+    def record(self, response: Response) -> StoredResponse:
+        return StoredResponse(
+            id=self.id,
+            owner=self.owner,
+            created_at=response.created_at,
+            status=response.status,
+            response=response.model_dump_json(),
+            input_items=json.dumps(self.input_items),
+            context=json.dumps(self.context),
+        )
+
+
+def not_found(response_id: str) -> APIError:
+    return APIError(
+        f"No response found with id '{response_id}'.",
+        status=404,
+        param="response_id",
+        code="response_not_found",
+    )
+
+
+def previous_not_found(response_id: str) -> APIError:
+    """OpenAI's answer to an unknown `previous_response_id` (a 400, not a 404)."""
+    return APIError(
+        f"Previous response with id '{response_id}' not found.",
+        param="previous_response_id",
+        code="previous_response_not_found",
+    )
+
+
+def with_ids(request: ResponseCreateRequest) -> list[dict[str, Any]]:
+    """The request's input as stored items: a plain string is a user message; every item
+    gets an id (OpenAI's input_items are paged by them) and message text becomes parts."""
+    if isinstance(request.input, str):
+        raw: list[dict[str, Any]] = [{"type": "message", "role": "user", "content": request.input}]
+    else:
+        raw = [
+            item.model_dump(mode="json", by_alias=True, exclude_none=True) for item in request.input
+        ]
+    items = []
+    for item in raw:
+        kind = item.get("type", "message")
+        if kind == "message" and isinstance(item.get("content"), str):
+            part = "output_text" if item.get("role") == "assistant" else "input_text"
+            item["content"] = [{"type": part, "text": item["content"]}]
+        prefix = {"message": "msg", "function_call": "fc", "function_call_output": "fco"}
+        item.setdefault("id", new_id(prefix.get(kind, "item")))
+        items.append(item)
+    return items
+
+
+def replay(record: StoredResponse) -> list[dict[str, Any]]:
+    """What a continuation of `record` reads first: its context, then its output."""
+    output = json.loads(record.response)["output"]
+    return [*json.loads(record.context), *output]
+
+
+class Keeper:
+    """`store` is None on a server started with --no-store."""
+
+    def __init__(self, store: ResponseStore | None, retention: Retention) -> None:
+        self._store = store
+        self._retention = retention
+        self._writes = 0
+
+    @property
+    def enabled(self) -> bool:
+        return self._store is not None
+
+    async def begin(
+        self,
+        body: ResponseCreateRequest,
+        owner: str,
+        recent: StoredResponse | None = None,
+        transport: Literal["http", "websocket"] = "http",
+    ) -> tuple[ResponseCreateRequest, Turn]:
+        """The request to answer (a continuation: the stored conversation, then this input)
+        and its turn. `recent` is a WebSocket connection's last response, kept even unstored."""
+        keep = self.enabled if body.store is None else body.store
+        if keep and not self.enabled:
+            raise APIError("store: this server keeps no responses (--no-store)", param="store")
+        if body.background and transport == "websocket":
+            raise APIError("background responses are not sent over a WebSocket", param="background")
+        if body.background and not keep:
+            raise APIError(
+                "background: this server keeps no responses (--no-store)", param="background"
+            )
+        earlier: list[dict[str, Any]] = []
+        previous = body.previous_response_id
+        if previous is not None:
+            record = recent if recent is not None and recent.id == previous else None
+            if record is None and self._store is not None:
+                record = await asyncio.to_thread(self._store.get, previous, owner)
+            if record is None:
+                raise previous_not_found(previous)
+            earlier = replay(record)
+        items = with_ids(body)
+        request = body
+        if earlier or not isinstance(body.input, str):  # the items with their ids
+            request = body.model_copy(update={"input": ITEMS.validate_python([*earlier, *items])})
+        turn = Turn(
+            new_id("resp"), owner, keep, body.background, previous, items, [*earlier, *items]
+        )
+        return request, turn
+
+    def answered(self, turn: Turn, request: ResponseCreateRequest) -> Turn:
+        """The turn of the request as answered (`truncation: "auto"` may have dropped items)."""
+        return replace(turn, context=with_ids(request))
+
+    async def save(self, turn: Turn, response: Response) -> None:
+        """A response written whole: a new row, or a background row's final state."""
+        if not turn.store or self._store is None:
+            return
+        store = self._store
+        if turn.background and response.status != "queued":
+            await asyncio.to_thread(
+                store.finish, turn.id, response.status, response.model_dump_json()
+            )
+        else:
+            await asyncio.to_thread(store.add, turn.record(response))
+        self._writes += 1
+        if self._writes % PRUNE_EVERY == 0:
+            await asyncio.to_thread(store.prune, self._retention)
+
+    async def get(self, response_id: str, owner: str) -> StoredResponse:
+        record = None
+        if self._store is not None:
+            record = await asyncio.to_thread(self._store.get, response_id, owner)
+        if record is None:
+            raise not_found(response_id)
+        return record
+
+    async def delete(self, response_id: str, owner: str) -> None:
+        deleted = False
+        if self._store is not None:
+            deleted = await asyncio.to_thread(self._store.delete, response_id, owner)
+        if not deleted:
+            raise not_found(response_id)
+
+    async def input_items(
+        self, response_id: str, owner: str, after: str | None, limit: int, order: str
+    ) -> InputItemList:
+        items = json.loads((await self.get(response_id, owner)).input_items)
+        if order == "desc":
+            items.reverse()
+        if after is not None:
+            ids = [item["id"] for item in items]
+            if after not in ids:
+                raise APIError(f"No input item with id '{after}' in this response.", param="after")
+            items = items[ids.index(after) + 1 :]
+        page = items[:limit]
+        return InputItemList(
+            data=page,
+            first_id=page[0]["id"] if page else None,
+            last_id=page[-1]["id"] if page else None,
+            has_more=len(items) > limit,
+        )
+
+    async def fail_unfinished(self) -> int:
+        """Background responses a stopped process left queued or in progress (SQLite only:
+        with PostgreSQL another replica may still be running them)."""
+        if self._store is None or self._store.backend != "sqlite":
+            return 0
+        store = self._store
+        records = await asyncio.to_thread(store.unfinished)
+        for record in records:
+            response = Response.model_validate_json(record.response)
+            failed = interrupted(response)
+            await asyncio.to_thread(
+                store.finish, record.id, failed.status, failed.model_dump_json()
+            )
+        await asyncio.to_thread(store.prune, self._retention)
+        return len(records)
+
+    def close(self) -> None:
+        if self._store is not None:
+            self._store.close()
+
+
+def interrupted(response: Response) -> Response:
+    return response.model_copy(
+        update={
+            "status": "failed",
+            "error": ResponseError(message="The server stopped before this response finished."),
+        }
+    )

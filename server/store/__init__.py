@@ -1,0 +1,1 @@
+"""Stored responses: one table, on SQLite (the default) or PostgreSQL."""

@@ -1,0 +1,148 @@
+"""The responses table through SQLAlchemy Core, so that SQLite and PostgreSQL run the same
+statements. Each call is one short transaction: a response is written whole or not at all."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import (
+    Column,
+    Engine,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    create_engine,
+    delete,
+    event,
+    func,
+    insert,
+    select,
+    update,
+)
+
+metadata = MetaData()
+responses = Table(
+    "responses",
+    metadata,
+    Column("id", String(80), primary_key=True),
+    Column("owner", String(64), nullable=False),  # a hash of the API key; "" without one
+    Column("created_at", Integer, nullable=False, index=True),
+    Column("status", String(16), nullable=False),
+    Column("response", Text, nullable=False),  # the Response object, as answered
+    Column("input_items", Text, nullable=False),  # this request's input, items with ids
+    Column("context", Text, nullable=False),  # every item before the output, for replay
+)
+
+
+@dataclass(frozen=True)
+class StoredResponse:
+    id: str
+    owner: str
+    created_at: int
+    status: str
+    response: str  # JSON
+    input_items: str  # JSON list
+    context: str  # JSON list
+
+
+@dataclass(frozen=True)
+class Retention:
+    max_age_s: float
+    max_count: int
+
+
+def database_url(url: str | None, cache_dir: Path) -> str:
+    """A PostgreSQL URL through psycopg 3; none: a SQLite file in the cache directory."""
+    if url is None:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        return f"sqlite:///{cache_dir / 'responses.sqlite3'}"
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url.removeprefix(prefix)
+    return url
+
+
+class ResponseStore:
+    def __init__(self, url: str) -> None:
+        self.url = url
+        sqlite = url.startswith("sqlite")
+        self._engine: Engine = create_engine(
+            url,
+            connect_args={"check_same_thread": False, "timeout": 30} if sqlite else {},
+            pool_pre_ping=not sqlite,
+        )
+        if sqlite:
+            event.listen(self._engine, "connect", _sqlite_pragmas)
+        metadata.create_all(self._engine)
+
+    @property
+    def backend(self) -> str:
+        return self._engine.dialect.name
+
+    def add(self, record: StoredResponse) -> None:
+        with self._engine.begin() as conn:
+            conn.execute(insert(responses).values(**record.__dict__))
+
+    def finish(self, response_id: str, status: str, response: str) -> None:
+        """A background response's final state (or any state change after `add`)."""
+        with self._engine.begin() as conn:
+            conn.execute(
+                update(responses)
+                .where(responses.c.id == response_id)
+                .values(status=status, response=response)
+            )
+
+    def get(self, response_id: str, owner: str) -> StoredResponse | None:
+        with self._engine.connect() as conn:
+            row = conn.execute(
+                select(responses).where(responses.c.id == response_id, responses.c.owner == owner)
+            ).first()
+        return None if row is None else StoredResponse(**row._mapping)
+
+    def delete(self, response_id: str, owner: str) -> bool:
+        with self._engine.begin() as conn:
+            result = conn.execute(
+                delete(responses).where(responses.c.id == response_id, responses.c.owner == owner)
+            )
+        return result.rowcount > 0
+
+    def unfinished(self) -> list[StoredResponse]:
+        with self._engine.connect() as conn:
+            rows = conn.execute(
+                select(responses).where(responses.c.status.in_(("queued", "in_progress")))
+            )
+            return [StoredResponse(**row._mapping) for row in rows]
+
+    def prune(self, retention: Retention) -> int:
+        """Drop responses older than the age limit, then the oldest beyond the count limit."""
+        cutoff = int(time.time() - retention.max_age_s)
+        with self._engine.begin() as conn:
+            removed = conn.execute(delete(responses).where(responses.c.created_at < cutoff))
+            count = removed.rowcount
+            kept = (
+                select(responses.c.id)
+                .order_by(responses.c.created_at.desc(), responses.c.id.desc())
+                .limit(retention.max_count)
+            )
+            over = conn.execute(delete(responses).where(responses.c.id.not_in(kept)))
+            return count + over.rowcount
+
+    def count(self) -> int:
+        with self._engine.connect() as conn:
+            return conn.execute(select(func.count()).select_from(responses)).scalar_one()
+
+    def close(self) -> None:
+        self._engine.dispose()
+
+
+def _sqlite_pragmas(connection: object, _record: object) -> None:
+    """WAL: readers never wait on the writer, and a commit survives the process's crash."""
+    cursor = connection.cursor()  # type: ignore[attr-defined]
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
