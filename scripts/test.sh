@@ -10,6 +10,12 @@ if ! command -v chromium >/dev/null && [[ $(id -u) == 0 ]] && command -v apt-get
     echo "test: installing chromium for the browser test"
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 fi
+# PostgreSQL for the response store's tests (Debian's server; the tests start their own).
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && [[ $(id -u) == 0 ]] \
+    && command -v apt-get >/dev/null; then
+    echo "test: installing postgresql for the response store's tests"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+fi
 # Codex CLI for the real-client tests (npm's @openai/codex: a Rust binary inside the package).
 CODEX_VERSION=0.171.0
 if ! command -v npm >/dev/null && [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null; then
