@@ -1,0 +1,96 @@
+"""The Keeper over a real SQLite store: `store`'s default and refusals, a continuation's
+replay, owners kept apart by key, input items paged by id."""
+
+from __future__ import annotations
+
+import pytest
+
+from server.http.auth import owner_of
+from server.protocol.errors import APIError
+from server.protocol.responses import Response, ResponseCreateRequest, TextConfig
+from server.services.stored import Keeper
+from server.store.database import ResponseStore, Retention, database_url
+
+RETAIN = Retention(86_400, 100)
+
+
+def _response(turn_id: str, text: str) -> Response:
+    return Response.model_validate(
+        {
+            "id": turn_id,
+            "created_at": 1,
+            "status": "completed",
+            "model": "m",
+            "output": [
+                {
+                    "type": "message",
+                    "id": "msg-1",
+                    "status": "completed",
+                    "content": [{"type": "output_text", "text": text}],
+                }
+            ],
+            "parallel_tool_calls": True,
+            "temperature": 1.0,
+            "top_p": 1.0,
+            "top_logprobs": 0,
+            "presence_penalty": 0.0,
+            "frequency_penalty": 0.0,
+            "text": TextConfig(),
+            "tool_choice": "none",
+            "tools": [],
+        }
+    )
+
+
+@pytest.fixture
+def keeper(tmp_path) -> Keeper:
+    return Keeper(ResponseStore(database_url(None, tmp_path)), RETAIN)
+
+
+async def test_a_continuation_replays_context_then_output(keeper):
+    body = ResponseCreateRequest(model="m", input="hello")
+    request, turn = await keeper.begin(body, owner="a")
+    assert turn.store  # OpenAI's default
+    await keeper.save(keeper.answered(turn, request), _response(turn.id, "hi there"))
+    follow = ResponseCreateRequest(model="m", input="again", previous_response_id=turn.id)
+    continued, _ = await keeper.begin(follow, owner="a")
+    texts = [(item.role, item.text()) for item in continued.input]
+    assert texts == [("user", "hello"), ("assistant", "hi there"), ("user", "again")]
+    with pytest.raises(APIError) as other_owner:
+        await keeper.begin(follow, owner="b")
+    assert other_owner.value.code == "previous_response_not_found"
+    with pytest.raises(APIError):
+        await keeper.get(turn.id, "b")
+
+
+async def test_input_items_page_by_id(keeper):
+    body = ResponseCreateRequest(
+        model="m", input=[{"role": "user", "content": c} for c in ("a", "b", "c")]
+    )
+    request, turn = await keeper.begin(body, owner="")
+    await keeper.save(keeper.answered(turn, request), _response(turn.id, "x"))
+    page = await keeper.input_items(turn.id, "", None, 2, "desc")
+    assert [i["content"][0]["text"] for i in page.data] == ["c", "b"] and page.has_more
+    rest = await keeper.input_items(turn.id, "", page.last_id, 2, "desc")
+    assert [i["content"][0]["text"] for i in rest.data] == ["a"] and not rest.has_more
+
+
+async def test_no_store_refuses_store_true_and_background():
+    keeper = Keeper(None, RETAIN)
+    _, turn = await keeper.begin(ResponseCreateRequest(model="m", input="x"), owner="")
+    assert not turn.store
+    for body in ({"store": True}, {"background": True}):
+        with pytest.raises(APIError) as refused:
+            await keeper.begin(ResponseCreateRequest(model="m", input="x", **body), owner="")
+        assert refused.value.param == next(iter(body))
+
+
+def test_each_key_is_its_own_owner():
+    keys = ("k1", "k2")
+    one = owner_of({"authorization": "Bearer k1"}, keys)
+    two = owner_of({"authorization": "Bearer k2"}, keys)
+    assert one != two and one and two
+    assert owner_of({}, ()) == ""
+    with pytest.raises(APIError) as wrong:
+        owner_of({"authorization": "Bearer k3"}, keys)
+    assert wrong.value.status == 401
