@@ -74,12 +74,13 @@ async def responses_socket(socket: WebSocket) -> None:
     try:
         while True:
             message = await socket.receive_text()
-            stream_id = None
+            stream_id, continued = None, None
             try:
                 body, stream_id = _request(message)
+                continued = body.previous_response_id
                 recent = await _answer(socket, body, owner, recent, stream_id)
             except APIError as error:
-                if recent is not None and body_continues(message, recent.id):
+                if recent is not None and continued == recent.id:
                     recent = None  # a failed continuation forgets what it continued
                 await socket.send_text(error_event(error, stream_id))
     except WebSocketDisconnect:
@@ -88,13 +89,6 @@ async def responses_socket(socket: WebSocket) -> None:
         log.exception("websocket failed")
         await socket.send_text(error_event(internal_error()))
         await socket.close(code=1011)
-
-
-def body_continues(message: str, response_id: str) -> bool:
-    try:
-        return json.loads(message).get("previous_response_id") == response_id
-    except (ValueError, AttributeError):
-        return False
 
 
 async def _answer(
