@@ -157,6 +157,9 @@ def test_sigkill_loses_only_what_was_in_flight(store):
         committed = int(writer.stdout.readline())
     writer.send_signal(signal.SIGKILL)
     writer.wait()
+    # It kept writing until the signal landed: the last line it printed is its last commit.
+    for line in writer.stdout.read().split():
+        committed = int(line)
     reopened = ResponseStore(store.url)
     # Every write it reported is there; at most the one after it also landed.
     assert all(reopened.get(f"resp-{i}", "") for i in range(committed + 1))
