@@ -36,6 +36,9 @@ COMMANDS = {
     "sampler_cost": Command(
         "bench.sampler_cost", "throughput with and without DRY and the truncations, 16 streams"
     ),
+    "stored_responses": Command(
+        "bench.stored_responses", "previous_response_id vs resending; store latency, 16 clients"
+    ),
     "json_budget": Command("bench.json_budget", "does structured output fit a small budget"),
     "fuzz": Command("bench.fuzz", "schemathesis through the server's own OpenAPI schema"),
     "openai_spec": Command("bench.openai_spec", "cut OpenAI's OpenAPI document to request bodies"),

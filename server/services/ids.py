@@ -6,8 +6,9 @@ import time
 import uuid
 
 
-def new_id(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex}"
+def new_id(prefix: str, separator: str = "-") -> str:
+    """OpenAI's chat and completion ids join with "-", the Responses API's with "_"."""
+    return f"{prefix}{separator}{uuid.uuid4().hex}"
 
 
 def now() -> int:

@@ -108,7 +108,7 @@ class ResponseEvents:
         return lines
 
     def open_message(self) -> list[StreamEvent]:
-        self._message = OutputMessage(id=new_id("msg"), status="in_progress", content=[])
+        self._message = OutputMessage(id=new_id("msg", "_"), status="in_progress", content=[])
         self.items.append(self._message)
         at = {"item_id": self._message.id, "output_index": len(self.items) - 1}
         return [

@@ -265,7 +265,7 @@ class Responses:
     ) -> OutputFunctionCall:
         namespace = prepared.tools.namespace_of(name) if prepared.tools else None
         return OutputFunctionCall(
-            id=new_id("fc"),
+            id=new_id("fc", "_"),
             call_id=call_id,
             name=name,
             arguments=arguments,
@@ -284,7 +284,7 @@ class Responses:
         if choice.message.content or not calls:
             logprobs = choice.logprobs.content if choice.logprobs else None
             text = OutputText(text=choice.message.content or "", logprobs=logprobs or [])
-            output.append(OutputMessage(id=new_id("msg"), status=status, content=[text]))
+            output.append(OutputMessage(id=new_id("msg", "_"), status=status, content=[text]))
         output += [
             self._call_item(prepared, c.id, c.function.name, c.function.arguments, status)
             for c in calls
@@ -368,8 +368,8 @@ class Responses:
         turn: Turn,
         release: Callable[[], None],
     ) -> tuple[Response, Run]:
-        """Stored as queued, then answered in a task of its own; its end (answered, failed,
-        cancelled, or cut short by a shutdown) is written over the queued row."""
+        """Stored as queued, then answered in a task of its own; its start and its end
+        (answered, failed, cancelled, or cut short by a shutdown) are written over the row."""
         queued = self._response(request, prepared, turn, now(), [], None, None)
         queued.status = "queued"
         await self.keeper.save(turn, queued)
@@ -391,7 +391,16 @@ class Responses:
             finally:
                 release()
 
-        run = self.runs.start(turn.id, self.stream(request, prepared, turn), on_end)
+        async def events() -> AsyncIterator[StreamEvent]:
+            """The answer's events; the row says in_progress once it starts, as OpenAI's
+            polled status does."""
+            async for event in self.stream(request, prepared, turn):
+                if event.type == "response.in_progress":
+                    started = queued.model_copy(update={"status": "in_progress"})
+                    await self.keeper.save(turn, started)
+                yield event
+
+        run = self.runs.start(turn.id, events(), on_end)
         return queued, run
 
 

@@ -83,7 +83,7 @@ def with_ids(request: ResponseCreateRequest) -> list[dict[str, Any]]:
             part = "output_text" if item.get("role") == "assistant" else "input_text"
             item["content"] = [{"type": part, "text": item["content"]}]
         prefix = {"message": "msg", "function_call": "fc", "function_call_output": "fco"}
-        item.setdefault("id", new_id(prefix.get(kind, "item")))
+        item.setdefault("id", new_id(prefix.get(kind, "item"), "_"))
         items.append(item)
     return items
 
@@ -138,7 +138,7 @@ class Keeper:
         if earlier or not isinstance(body.input, str):  # the items with their ids
             request = body.model_copy(update={"input": ITEMS.validate_python([*earlier, *items])})
         turn = Turn(
-            new_id("resp"), owner, keep, body.background, previous, items, [*earlier, *items]
+            new_id("resp", "_"), owner, keep, body.background, previous, items, [*earlier, *items]
         )
         return request, turn
 

@@ -125,12 +125,16 @@ class ServerPool:
 
 
 API_KEY = "test-key"
-# The second server: processed logprobs, and the access controls and limits switched on.
+OTHER_KEY = "other-key"
+# The second server: processed logprobs, the access controls and limits switched on, and a
+# response store on PostgreSQL (the URL is added by the fixture).
 PROCESSED = (
     "--logprobs-mode",
     "processed",
     "--api-key",
     API_KEY,
+    "--api-keys",
+    f'["{OTHER_KEY}"]',
     "--max-concurrent-requests",
     "4",
     "--max-tokens-limit",
@@ -147,12 +151,14 @@ PROCESSED = (
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Raw-mode tests first, then the one that stops the raw server, then the processed
     server's tests, then the one that kills its engine, then the other models' (AWQ, short
-    context, the Phi-3.5 twin, the parallel runs of a tiny model)."""
+    context, the Phi-3.5 twin, the parallel runs of a tiny model), and last the one that
+    kill -9s a server with stored responses in flight."""
 
-    def phase(item: pytest.Item) -> tuple[bool, bool, bool]:
+    def phase(item: pytest.Item) -> tuple[bool, bool, bool, bool]:
+        kills = item.get_closest_marker("kills_server") is not None
         awq = any(item.get_closest_marker(m) for m in ("awq", "short_context", "twin", "scale"))
         processed = item.get_closest_marker("processed") is not None
-        return awq, processed, item.get_closest_marker("stops_server") is not None
+        return kills, awq, processed, item.get_closest_marker("stops_server") is not None
 
     items.sort(key=phase)
 
@@ -170,8 +176,8 @@ def server(pool: ServerPool) -> RunningServer:
 
 
 @pytest.fixture
-def processed_server(pool: ServerPool) -> RunningServer:
-    return pool.get(*PROCESSED)
+def processed_server(pool: ServerPool, served_postgres_url: str) -> RunningServer:
+    return pool.get(*PROCESSED, "--store-url", served_postgres_url)
 
 
 @pytest.fixture(scope="session")

@@ -1,12 +1,16 @@
 """Running safely: disconnects, request ids, metrics, version, and SIGTERM."""
 
 import asyncio
+import json
 import signal
 import threading
 import time
 
 import httpx
 import pytest
+
+from server.settings import load_settings
+from server.store.database import ResponseStore, database_url
 
 CHAT = "/v1/chat/completions"
 STORY = [{"role": "user", "content": "Write a very long story about a dragon."}]
@@ -160,7 +164,8 @@ def test_body_too_large_is_413(http, model):
 
 @pytest.mark.stops_server
 def test_sigterm_lets_in_flight_requests_finish_and_exits_zero(server, pool, model):
-    """Runs last among the raw-mode tests: it stops that server."""
+    """Runs last among the raw-mode tests: it stops that server. Nothing in flight is lost,
+    a stored response included."""
     result = {}
 
     def long_request():
@@ -170,13 +175,29 @@ def test_sigterm_lets_in_flight_requests_finish_and_exits_zero(server, pool, mod
             timeout=120,
         )
 
-    worker = threading.Thread(target=long_request)
-    worker.start()
+    def stored_request():
+        body = {"model": model, "input": "Tell a story.", "max_output_tokens": 40}
+        result["stored"] = httpx.post(f"{server.base_url}/v1/responses", json=body, timeout=120)
+
+    workers = [threading.Thread(target=long_request), threading.Thread(target=stored_request)]
+    for worker in workers:
+        worker.start()
     time.sleep(0.5)
     server.process.send_signal(signal.SIGTERM)
-    worker.join(timeout=120)
+    for worker in workers:
+        worker.join(timeout=120)
     assert result["response"].status_code == 200
     assert result["response"].json()["usage"]["completion_tokens"] == 40
+    # A response answered during the drain is stored like any other.
+    assert result["stored"].status_code == 200
+    answered = result["stored"].json()
+    store = ResponseStore(database_url(None, load_settings([]).cache_dir))
+    kept = store.get(answered["id"], "")
+    store.close()
+    assert kept is not None and kept.status == answered["status"]
+    assert [item["id"] for item in json.loads(kept.response)["output"]] == [
+        item["id"] for item in answered["output"]
+    ]
     assert server.process.wait(timeout=60) == 0
     with pytest.raises(httpx.ConnectError):
         httpx.get(f"{server.base_url}/health", timeout=2)

@@ -1,15 +1,12 @@
 """The response store on both of its databases, the same tests: SQLite in a temporary file
-and a real PostgreSQL server (Debian's, started here for the session; scripts/test.sh
-installs it). A writer killed with SIGKILL mid-stream loses nothing it had committed."""
+and a real PostgreSQL server (tests/conftest.py starts Debian's
+for the session). A writer killed with SIGKILL mid-stream loses nothing it had committed."""
 
 from __future__ import annotations
 
-import os
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,57 +14,6 @@ from pathlib import Path
 import pytest
 
 from server.store.database import ResponseStore, Retention, StoredResponse, database_url
-
-PG_BIN = Path("/usr/lib/postgresql")
-
-
-def _pg_tool(name: str) -> str | None:
-    found = sorted(PG_BIN.glob(f"*/bin/{name}"))
-    return str(found[-1]) if found else shutil.which(name)
-
-
-@pytest.fixture(scope="session")
-def postgres_url() -> Iterator[str]:
-    initdb, pg_ctl = _pg_tool("initdb"), _pg_tool("pg_ctl")
-    if initdb is None or pg_ctl is None:
-        pytest.fail("PostgreSQL is not installed (scripts/test.sh installs Debian's package)")
-    # Not under pytest's own temporary folder, which the postgres user cannot enter.
-    root = Path(tempfile.mkdtemp(prefix="sampling-server-pg-"))
-    data, sock = root / "data", root / "sock"
-    sock.mkdir()
-    # PostgreSQL refuses to run as root: as root, run it as Debian's postgres user.
-    prefix = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
-    if prefix:
-        shutil.chown(root, "postgres")
-        shutil.chown(sock, "postgres")
-    subprocess.run(
-        [*prefix, initdb, "-D", str(data), "-U", "postgres", "-A", "trust"],
-        check=True,
-        capture_output=True,
-    )
-    port = 54329
-    subprocess.run(
-        [
-            *prefix,
-            pg_ctl,
-            "-D",
-            str(data),
-            "-l",
-            str(root / "log"),
-            "-w",
-            "-o",
-            f"-p {port} -k {sock} -c listen_addresses=127.0.0.1",
-            "start",
-        ],
-        check=True,
-        capture_output=True,
-    )
-    try:
-        yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
-    finally:
-        subprocess.run(
-            [*prefix, pg_ctl, "-D", str(data), "-m", "fast", "stop"], capture_output=True
-        )
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
