@@ -21,6 +21,7 @@ from agents import (
     function_tool,
     set_tracing_disabled,
 )
+from langchain_core.messages import HumanMessage
 from langchain_core.tools import tool
 from langchain_openai import ChatOpenAI
 from openai import AsyncOpenAI
@@ -68,8 +69,7 @@ async def test_agents_sdk_streams_over_responses(server, model):
     assert "".join(deltas) == result.final_output and "Paris" in result.final_output
 
 
-@pytest.mark.parametrize("chat", [False, True], ids=["responses", "chat"])
-async def test_agents_sdk_tool_loop(server, model, chat):
+async def _weather_run(server, model: str, chat: bool, settings: ModelSettings, **run_options):
     """The first turn must call the tool (forced); the SDK runs it, sends the call and its
     output back, and the model answers from it. A 135M model called again and again under
     "auto" after one call, so once the tool ran, the agent's settings say "none"."""
@@ -85,6 +85,26 @@ async def test_agents_sdk_tool_loop(server, model, chat):
         seen.append(city)
         return f"It is sunny and 22 C in {city}."
 
+    agent = _agent(
+        server,
+        model,
+        chat,
+        tools=[get_weather],
+        model_settings=settings,
+        hooks=AnswerAfterTheCall(),
+        reset_tool_choice=False,
+    )
+    result = await Runner.run(agent, "What is the weather in Paris?", max_turns=4, **run_options)
+    assert len(seen) >= 1 and all(isinstance(city, str) for city in seen)
+    assert isinstance(result.final_output, str)
+    kinds = [item.type for item in result.new_items]
+    assert kinds[:2] == ["tool_call_item", "tool_call_output_item"]
+    assert kinds[-1] == "message_output_item"
+    return result
+
+
+@pytest.mark.parametrize("chat", [False, True], ids=["responses", "chat"])
+async def test_agents_sdk_tool_loop(server, model, chat):
     settings = ModelSettings(
         temperature=0.0,
         max_tokens=48,
@@ -96,21 +116,35 @@ async def test_agents_sdk_tool_loop(server, model, chat):
         metadata={"test": "agents"},
         top_logprobs=2,
     )
-    agent = _agent(
-        server,
-        model,
-        chat,
-        tools=[get_weather],
-        model_settings=settings,
-        hooks=AnswerAfterTheCall(),
-        reset_tool_choice=False,
+    await _weather_run(server, model, chat, settings)
+
+
+async def test_agents_sdk_tool_loop_on_the_servers_state(server, model, client):
+    """auto_previous_response_id: after the first model call the SDK sends only what is
+    new (the tool's output) with the previous response's id; the server holds the rest."""
+    settings = ModelSettings(
+        temperature=0.0, max_tokens=48, tool_choice="get_weather", parallel_tool_calls=False
     )
-    result = await Runner.run(agent, "What is the weather in Paris?", max_turns=4)
-    assert len(seen) >= 1 and all(isinstance(city, str) for city in seen)
-    assert isinstance(result.final_output, str)
-    kinds = [item.type for item in result.new_items]
-    assert kinds[:2] == ["tool_call_item", "tool_call_output_item"]
-    assert kinds[-1] == "message_output_item"
+    result = await _weather_run(server, model, False, settings, auto_previous_response_id=True)
+    last = client.responses.retrieve(result.last_response_id)
+    assert last.previous_response_id is not None
+    sent = client.responses.input_items.list(result.last_response_id).data
+    assert [item.type for item in sent] == ["function_call_output"]
+
+
+async def test_agents_sdk_continues_a_run_by_its_last_response(server, model, client):
+    agent = _agent(server, model, chat=False, model_settings=SETTINGS)
+    first = await Runner.run(agent, "My name is Ada. Say OK.")
+    second = await Runner.run(
+        agent, "What is my name?", previous_response_id=first.last_response_id
+    )
+    stored = client.responses.retrieve(second.last_response_id)
+    assert stored.previous_response_id == first.last_response_id
+    assert [item.content[0].text for item in client.responses.input_items.list(stored.id).data] == [
+        "What is my name?"
+    ]
+    # the server read the first turn again: more than this turn's own few tokens
+    assert second.context_wrapper.usage.input_tokens > first.context_wrapper.usage.input_tokens
 
 
 def test_langchain_over_the_responses_api(server, model):
@@ -148,6 +182,25 @@ def test_langchain_over_the_responses_api(server, model):
         ]
     )
     assert isinstance(followed.text, str)
+
+
+def test_langchain_sends_only_the_new_message_with_previous_response_id(server, model, client):
+    chat = ChatOpenAI(
+        model=model,
+        base_url=f"{server.base_url}/v1",
+        api_key="unused",
+        use_responses_api=True,
+        use_previous_response_id=True,
+        temperature=0,
+        max_tokens=16,
+        max_retries=0,
+    )
+    first = chat.invoke([HumanMessage("My name is Ada. Say OK.")])
+    second = chat.invoke([HumanMessage("My name is Ada. Say OK."), first, HumanMessage("Name?")])
+    stored = client.responses.retrieve(second.response_metadata["id"])
+    assert stored.previous_response_id == first.response_metadata["id"]
+    sent = client.responses.input_items.list(stored.id).data
+    assert [item.content[0].text for item in sent] == ["Name?"]
 
 
 def _codex(server, model: str, home: Path, *options: str) -> subprocess.CompletedProcess[str]:

@@ -92,10 +92,13 @@ def test_the_deployment_keeps_its_promises(path, gpus):
     assert annotations["prometheus.io/port"] == str(port["containerPort"])
     assert annotations["prometheus.io/path"] == "/metrics"
 
-    key = next(e for e in server["env"] if e["name"] == "SAMPLING_SERVER_API_KEY")
     secret = kind("Secret")
-    assert key["valueFrom"]["secretKeyRef"]["name"] == secret["metadata"]["name"]
-    assert key["valueFrom"]["secretKeyRef"]["key"] in secret["stringData"]
+    # the key, and the replicas' shared PostgreSQL store (a SQLite file is one process's)
+    for name in ("SAMPLING_SERVER_API_KEY", "SAMPLING_SERVER_STORE_URL"):
+        key = next(e for e in server["env"] if e["name"] == name)
+        assert key["valueFrom"]["secretKeyRef"]["name"] == secret["metadata"]["name"]
+        assert key["valueFrom"]["secretKeyRef"]["key"] in secret["stringData"]
+    assert secret["stringData"]["store-url"].startswith("postgresql://")
     assert server["envFrom"] == [{"configMapRef": {"name": kind("ConfigMap")["metadata"]["name"]}}]
 
     volumes = {v["name"]: v for v in pod["spec"]["volumes"]}
