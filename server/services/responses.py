@@ -3,6 +3,7 @@ tools and engine, answered as a `response` object or as Responses stream events.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator, Callable
 
@@ -393,12 +394,16 @@ class Responses:
 
         async def events() -> AsyncIterator[StreamEvent]:
             """The answer's events; the row says in_progress once it starts, as OpenAI's
-            polled status does."""
-            async for event in self.stream(request, prepared, turn):
-                if event.type == "response.in_progress":
-                    started = queued.model_copy(update={"status": "in_progress"})
-                    await self.keeper.save(turn, started)
-                yield event
+            polled status does; its row is kept fresh while it runs."""
+            beating = asyncio.create_task(self.keeper.keep_alive(turn.id))
+            try:
+                async for event in self.stream(request, prepared, turn):
+                    if event.type == "response.in_progress":
+                        started = queued.model_copy(update={"status": "in_progress"})
+                        await self.keeper.save(turn, started)
+                    yield event
+            finally:
+                beating.cancel()
 
         run = self.runs.start(turn.id, events(), on_end)
         return queued, run

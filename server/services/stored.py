@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
+import time
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
@@ -19,10 +21,13 @@ from server.protocol.responses import (
     ResponseError,
 )
 from server.services.ids import new_id
-from server.store.database import ResponseStore, Retention, StoredResponse
+from server.store.database import UNFINISHED, ResponseStore, Retention, StoredResponse
 
 ITEMS = TypeAdapter(list[InputItem])
 PRUNE_EVERY = 100  # writes between two retention passes
+HEARTBEAT_S = 10.0  # a running background response's row is rewritten this often
+STALE_S = 60.0  # an unfinished row unwritten this long: no replica is running it
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -167,7 +172,33 @@ class Keeper:
             record = await asyncio.to_thread(self._store.get, response_id, owner)
         if record is None:
             raise not_found(response_id)
+        if record.status in UNFINISHED and record.updated_at < time.time() - STALE_S:
+            record = await self._abandon(record, time.time() - STALE_S)
         return record
+
+    async def _abandon(
+        self, record: StoredResponse, written_before: float | None
+    ) -> StoredResponse:
+        """`record` marked failed, unless its replica wrote it meanwhile: then as it is now."""
+        assert self._store is not None
+        failed = interrupted(Response.model_validate_json(record.response))
+        body = failed.model_dump_json()
+        store = self._store
+        if await asyncio.to_thread(store.abandon, record.id, failed.status, body, written_before):
+            return replace(record, status=failed.status, response=body)
+        return await asyncio.to_thread(store.get, record.id, record.owner) or record
+
+    async def keep_alive(self, response_id: str, every: float = HEARTBEAT_S) -> None:
+        """While a background response runs (until cancelled): its row stays fresh, so no
+        other replica takes it for abandoned."""
+        while True:
+            await asyncio.sleep(every)
+            if self._store is None:
+                return
+            try:
+                await asyncio.to_thread(self._store.touch, response_id)
+            except Exception:  # the database away for a moment: the next beat tries again
+                log.warning("could not refresh background response %s", response_id)
 
     async def delete(self, response_id: str, owner: str) -> None:
         deleted = False
@@ -196,18 +227,16 @@ class Keeper:
         )
 
     async def fail_unfinished(self) -> int:
-        """Background responses a stopped process left queued or in progress (SQLite only:
-        with PostgreSQL another replica may still be running them)."""
-        if self._store is None or self._store.backend != "sqlite":
+        """At start: background responses no process is running any more, marked failed. On
+        SQLite all unfinished ones (the file is this process's); on PostgreSQL those no
+        replica has written for STALE_S (the others may still be running elsewhere)."""
+        if self._store is None:
             return 0
         store = self._store
-        records = await asyncio.to_thread(store.unfinished)
+        before = None if store.backend == "sqlite" else time.time() - STALE_S
+        records = await asyncio.to_thread(store.unfinished, before)
         for record in records:
-            response = Response.model_validate_json(record.response)
-            failed = interrupted(response)
-            await asyncio.to_thread(
-                store.finish, record.id, failed.status, failed.model_dump_json()
-            )
+            await self._abandon(record, before)
         await asyncio.to_thread(store.prune, self._retention)
         return len(records)
 

@@ -35,7 +35,11 @@ responses = Table(
     Column("response", Text, nullable=False),  # the Response object, as answered
     Column("input_items", Text, nullable=False),  # this request's input, items with ids
     Column("context", Text, nullable=False),  # every item before the output, for replay
+    # Last written: a running background response's replica rewrites it every few seconds,
+    # so another replica can tell a run whose replica died from one still going.
+    Column("updated_at", Integer, nullable=False),
 )
+UNFINISHED = ("queued", "in_progress")
 
 
 @dataclass(frozen=True)
@@ -47,6 +51,7 @@ class StoredResponse:
     response: str  # JSON
     input_items: str  # JSON list
     context: str  # JSON list
+    updated_at: int = 0  # set by the store on every write
 
 
 @dataclass(frozen=True)
@@ -85,7 +90,9 @@ class ResponseStore:
 
     def add(self, record: StoredResponse) -> None:
         with self._engine.begin() as conn:
-            conn.execute(insert(responses).values(**record.__dict__))
+            conn.execute(
+                insert(responses).values({**record.__dict__, "updated_at": int(time.time())})
+            )
 
     def finish(self, response_id: str, status: str, response: str) -> None:
         """A background response's final state (or any state change after `add`)."""
@@ -93,7 +100,32 @@ class ResponseStore:
             conn.execute(
                 update(responses)
                 .where(responses.c.id == response_id)
-                .values(status=status, response=response)
+                .values(status=status, response=response, updated_at=int(time.time()))
+            )
+
+    def abandon(
+        self, response_id: str, status: str, response: str, written_before: float | None
+    ) -> bool:
+        """Write the end of a background response no process is running any more, unless
+        it ended, or (`written_before`) its row was written since, in the meantime."""
+        condition = [responses.c.id == response_id, responses.c.status.in_(UNFINISHED)]
+        if written_before is not None:
+            condition.append(responses.c.updated_at < written_before)
+        with self._engine.begin() as conn:
+            result = conn.execute(
+                update(responses)
+                .where(*condition)
+                .values(status=status, response=response, updated_at=int(time.time()))
+            )
+        return result.rowcount > 0
+
+    def touch(self, response_id: str) -> None:
+        """A background response still running: its row is fresh again."""
+        with self._engine.begin() as conn:
+            conn.execute(
+                update(responses)
+                .where(responses.c.id == response_id, responses.c.status.in_(UNFINISHED))
+                .values(updated_at=int(time.time()))
             )
 
     def get(self, response_id: str, owner: str) -> StoredResponse | None:
@@ -110,12 +142,14 @@ class ResponseStore:
             )
         return result.rowcount > 0
 
-    def unfinished(self) -> list[StoredResponse]:
+    def unfinished(self, written_before: float | None = None) -> list[StoredResponse]:
+        """Background responses not ended; with `written_before`, only those whose row has
+        not been written since (a time.time())."""
+        query = select(responses).where(responses.c.status.in_(UNFINISHED))
+        if written_before is not None:
+            query = query.where(responses.c.updated_at < written_before)
         with self._engine.connect() as conn:
-            rows = conn.execute(
-                select(responses).where(responses.c.status.in_(("queued", "in_progress")))
-            )
-            return [StoredResponse(**row._mapping) for row in rows]
+            return [StoredResponse(**row._mapping) for row in conn.execute(query)]
 
     def prune(self, retention: Retention) -> int:
         """Drop responses older than the age limit, then the oldest beyond the count limit."""

@@ -1,14 +1,18 @@
 """The Keeper over a real SQLite store: `store`'s default and refusals, a continuation's
-replay, owners kept apart by key, input items paged by id."""
+replay, owners kept apart by key, input items paged by id; and on both databases, how a
+background run whose replica died is told from one still running (its heartbeat)."""
 
 from __future__ import annotations
+
+import asyncio
+import time
 
 import pytest
 
 from server.http.auth import owner_of
 from server.protocol.errors import APIError
 from server.protocol.responses import Response, ResponseCreateRequest, TextConfig
-from server.services.stored import Keeper
+from server.services.stored import STALE_S, Keeper
 from server.store.database import ResponseStore, Retention, database_url
 
 RETAIN = Retention(86_400, 100)
@@ -94,3 +98,76 @@ def test_each_key_is_its_own_owner():
     with pytest.raises(APIError) as wrong:
         owner_of({"authorization": "Bearer k3"}, keys)
     assert wrong.value.status == 401
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def any_keeper(request, tmp_path):
+    url = None if request.param == "sqlite" else request.getfixturevalue("postgres_url")
+    store = ResponseStore(database_url(url, tmp_path))
+    yield Keeper(store, RETAIN), store
+    from server.store.database import metadata
+
+    metadata.drop_all(store._engine)
+    store.close()
+
+
+async def _background(keeper: Keeper, status: str) -> str:
+    body = ResponseCreateRequest(model="m", input="hello", background=True)
+    _, turn = await keeper.begin(body, owner="a")
+    response = _response(turn.id, "")
+    response.status, response.created_at = "queued", int(time.time())  # within retention
+    await keeper.save(turn, response)
+    if status != "queued":
+        await keeper.save(turn, response.model_copy(update={"status": status}))
+    return turn.id
+
+
+def _age(store: ResponseStore, response_id: str, seconds: float) -> None:
+    from sqlalchemy import update
+
+    from server.store.database import responses
+
+    with store._engine.begin() as conn:
+        conn.execute(
+            update(responses)
+            .where(responses.c.id == response_id)
+            .values(updated_at=int(time.time() - seconds))
+        )
+
+
+async def test_a_run_nobody_writes_any_more_reads_as_failed(any_keeper):
+    keeper, store = any_keeper
+    running, abandoned = (
+        await _background(keeper, "in_progress"),
+        await _background(keeper, "queued"),
+    )
+    _age(store, abandoned, STALE_S + 5)
+    assert (await keeper.get(running, "a")).status == "in_progress"
+    found = Response.model_validate_json((await keeper.get(abandoned, "a")).response)
+    assert found.status == "failed" and found.error is not None
+    assert store.get(abandoned, "a").status == "failed"  # written, for every replica
+
+
+async def test_at_start_postgresql_fails_only_the_stale_runs(any_keeper):
+    keeper, store = any_keeper
+    fresh, stale = (
+        await _background(keeper, "in_progress"),
+        await _background(keeper, "in_progress"),
+    )
+    _age(store, stale, STALE_S + 5)
+    failed = await keeper.fail_unfinished()
+    if store.backend == "sqlite":  # the file is this process's: nothing else runs them
+        assert failed == 2
+    else:
+        assert failed == 1 and store.get(fresh, "a").status == "in_progress"
+    assert store.get(stale, "a").status == "failed"
+
+
+async def test_keep_alive_refreshes_the_row_until_cancelled(any_keeper):
+    keeper, store = any_keeper
+    running = await _background(keeper, "in_progress")
+    _age(store, running, STALE_S + 5)
+    beating = asyncio.create_task(keeper.keep_alive(running, every=0.05))
+    await asyncio.sleep(0.3)
+    beating.cancel()
+    assert store.get(running, "a").updated_at >= int(time.time()) - 1

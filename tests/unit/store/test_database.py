@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -44,10 +45,11 @@ def record(i: int, owner: str = "", created: int | None = None, status: str = "c
 
 
 def test_a_response_is_read_back_only_by_its_owner(store):
-    store.add(record(1, owner="a"))
-    assert store.get("resp-1", "a") == record(1, owner="a").__class__(
-        **{**record(1, owner="a").__dict__, "created_at": store.get("resp-1", "a").created_at}
-    )
+    written = record(1, owner="a")
+    store.add(written)
+    read = store.get("resp-1", "a")
+    assert read == replace(written, created_at=read.created_at, updated_at=read.updated_at)
+    assert read.updated_at >= written.created_at  # the store stamps every write
     assert store.get("resp-1", "b") is None
     assert store.delete("resp-1", "b") is False
     assert store.delete("resp-1", "a") is True
@@ -111,3 +113,34 @@ def test_sigkill_loses_only_what_was_in_flight(store):
     assert all(reopened.get(f"resp-{i}", "") for i in range(committed + 1))
     assert reopened.count() in (committed + 1, committed + 2)
     reopened.close()
+
+
+def _written(store: ResponseStore, response_id: str, seconds_ago: float) -> None:
+    """As if the row had last been written `seconds_ago`."""
+    from sqlalchemy import update
+
+    from server.store.database import responses
+
+    with store._engine.begin() as conn:
+        conn.execute(
+            update(responses)
+            .where(responses.c.id == response_id)
+            .values(updated_at=int(time.time() - seconds_ago))
+        )
+
+
+def test_an_unfinished_row_is_abandoned_only_when_nobody_wrote_it(store):
+    store.add(record(1, status="in_progress"))
+    store.add(record(2, status="completed"))
+    _written(store, "resp-1", 120)
+    _written(store, "resp-2", 120)
+    cutoff = time.time() - 60
+    assert [r.id for r in store.unfinished(cutoff)] == ["resp-1"]
+    store.touch("resp-1")  # its replica's heartbeat
+    store.touch("resp-2")  # an ended one is not revived
+    assert store.unfinished(cutoff) == []
+    assert store.get("resp-2", "").updated_at < cutoff
+    assert store.abandon("resp-1", "failed", "{}", cutoff) is False  # fresh: still running
+    assert store.abandon("resp-1", "failed", "{}", None) is True
+    assert store.get("resp-1", "").status == "failed"
+    assert store.abandon("resp-1", "failed", "{}", None) is False  # ended already
