@@ -172,8 +172,9 @@ class Keeper:
             record = await asyncio.to_thread(self._store.get, response_id, owner)
         if record is None:
             raise not_found(response_id)
-        if record.status in UNFINISHED and record.updated_at < time.time() - STALE_S:
-            record = await self._abandon(record, time.time() - STALE_S)
+        stale_before = time.time() - STALE_S
+        if record.status in UNFINISHED and record.updated_at < stale_before:
+            record = await self._abandon(record, stale_before)
         return record
 
     async def _abandon(
@@ -191,12 +192,13 @@ class Keeper:
     async def keep_alive(self, response_id: str, every: float = HEARTBEAT_S) -> None:
         """While a background response runs (until cancelled): its row stays fresh, so no
         other replica takes it for abandoned."""
+        store = self._store
+        if store is None:
+            return
         while True:
             await asyncio.sleep(every)
-            if self._store is None:
-                return
             try:
-                await asyncio.to_thread(self._store.touch, response_id)
+                await asyncio.to_thread(store.touch, response_id)
             except Exception:  # the database away for a moment: the next beat tries again
                 log.warning("could not refresh background response %s", response_id)
 

@@ -14,6 +14,7 @@ from server.protocol.errors import APIError
 from server.protocol.responses import Response, ResponseCreateRequest, TextConfig
 from server.services.stored import STALE_S, Keeper
 from server.store.database import ResponseStore, Retention, database_url
+from tests.conftest import written_ago
 
 RETAIN = Retention(86_400, 100)
 
@@ -100,15 +101,10 @@ def test_each_key_is_its_own_owner():
     assert wrong.value.status == 401
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def any_keeper(request, tmp_path):
-    url = None if request.param == "sqlite" else request.getfixturevalue("postgres_url")
-    store = ResponseStore(database_url(url, tmp_path))
-    yield Keeper(store, RETAIN), store
-    from server.store.database import metadata
-
-    metadata.drop_all(store._engine)
-    store.close()
+@pytest.fixture
+def any_keeper(store):
+    """A Keeper over each database."""
+    return Keeper(store, RETAIN), store
 
 
 async def _background(keeper: Keeper, status: str) -> str:
@@ -122,26 +118,11 @@ async def _background(keeper: Keeper, status: str) -> str:
     return turn.id
 
 
-def _age(store: ResponseStore, response_id: str, seconds: float) -> None:
-    from sqlalchemy import update
-
-    from server.store.database import responses
-
-    with store._engine.begin() as conn:
-        conn.execute(
-            update(responses)
-            .where(responses.c.id == response_id)
-            .values(updated_at=int(time.time() - seconds))
-        )
-
-
 async def test_a_run_nobody_writes_any_more_reads_as_failed(any_keeper):
     keeper, store = any_keeper
-    running, abandoned = (
-        await _background(keeper, "in_progress"),
-        await _background(keeper, "queued"),
-    )
-    _age(store, abandoned, STALE_S + 5)
+    running = await _background(keeper, "in_progress")
+    abandoned = await _background(keeper, "queued")
+    written_ago(store, abandoned, STALE_S + 5)
     assert (await keeper.get(running, "a")).status == "in_progress"
     found = Response.model_validate_json((await keeper.get(abandoned, "a")).response)
     assert found.status == "failed" and found.error is not None
@@ -150,11 +131,9 @@ async def test_a_run_nobody_writes_any_more_reads_as_failed(any_keeper):
 
 async def test_at_start_postgresql_fails_only_the_stale_runs(any_keeper):
     keeper, store = any_keeper
-    fresh, stale = (
-        await _background(keeper, "in_progress"),
-        await _background(keeper, "in_progress"),
-    )
-    _age(store, stale, STALE_S + 5)
+    fresh = await _background(keeper, "in_progress")
+    stale = await _background(keeper, "in_progress")
+    written_ago(store, stale, STALE_S + 5)
     failed = await keeper.fail_unfinished()
     if store.backend == "sqlite":  # the file is this process's: nothing else runs them
         assert failed == 2
@@ -166,7 +145,7 @@ async def test_at_start_postgresql_fails_only_the_stale_runs(any_keeper):
 async def test_keep_alive_refreshes_the_row_until_cancelled(any_keeper):
     keeper, store = any_keeper
     running = await _background(keeper, "in_progress")
-    _age(store, running, STALE_S + 5)
+    written_ago(store, running, STALE_S + 5)
     beating = asyncio.create_task(keeper.keep_alive(running, every=0.05))
     await asyncio.sleep(0.3)
     beating.cancel()

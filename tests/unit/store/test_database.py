@@ -1,6 +1,6 @@
 """The response store on both of its databases, the same tests: SQLite in a temporary file
-and a real PostgreSQL server (tests/conftest.py starts Debian's
-for the session). A writer killed with SIGKILL mid-stream loses nothing it had committed."""
+and a real PostgreSQL server (the `store` fixture of tests/conftest.py). A writer killed
+with SIGKILL mid-stream loses nothing it had committed."""
 
 from __future__ import annotations
 
@@ -8,28 +8,11 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
-import pytest
-
-from server.store.database import ResponseStore, Retention, StoredResponse, database_url
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ResponseStore]:
-    if request.param == "sqlite":
-        url = database_url(None, tmp_path)
-    else:
-        url = database_url(request.getfixturevalue("postgres_url"), tmp_path)
-    opened = ResponseStore(url)
-    assert opened.backend == request.param
-    yield opened
-    from server.store.database import metadata
-
-    metadata.drop_all(opened._engine)
-    opened.close()
+from server.store.database import ResponseStore, Retention, StoredResponse
+from tests.conftest import written_ago
 
 
 def record(i: int, owner: str = "", created: int | None = None, status: str = "completed"):
@@ -115,25 +98,11 @@ def test_sigkill_loses_only_what_was_in_flight(store):
     reopened.close()
 
 
-def _written(store: ResponseStore, response_id: str, seconds_ago: float) -> None:
-    """As if the row had last been written `seconds_ago`."""
-    from sqlalchemy import update
-
-    from server.store.database import responses
-
-    with store._engine.begin() as conn:
-        conn.execute(
-            update(responses)
-            .where(responses.c.id == response_id)
-            .values(updated_at=int(time.time() - seconds_ago))
-        )
-
-
 def test_an_unfinished_row_is_abandoned_only_when_nobody_wrote_it(store):
     store.add(record(1, status="in_progress"))
     store.add(record(2, status="completed"))
-    _written(store, "resp-1", 120)
-    _written(store, "resp-2", 120)
+    written_ago(store, "resp-1", 120)
+    written_ago(store, "resp-2", 120)
     cutoff = time.time() - 60
     assert [r.id for r in store.unfinished(cutoff)] == ["resp-1"]
     store.touch("resp-1")  # its replica's heartbeat
