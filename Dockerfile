@@ -11,10 +11,19 @@ ENV PYTHONUNBUFFERED=1 \
     SAMPLING_SERVER_CACHE_DIR=/cache/sampling-server
 
 WORKDIR /app
-# vLLM's image already carries FastAPI, uvicorn, pydantic, prometheus-client and psutil.
-RUN pip install --no-cache-dir "pydantic-settings[yaml]==2.16.3"
+COPY pyproject.toml README.md ./
 COPY server ./server
 COPY config ./config
+# The project's own dependencies (pyproject.toml, as in the CPU image), installed with uv as
+# vLLM's image installs its own, into the image's system Python. Every distribution already
+# there is pinned to its version: a dependency that would move vLLM, torch or anything else
+# fails the build instead (tests/unit/test_deploy.py runs this step on a scratch environment).
+# --break-system-packages: that Python may carry Debian's EXTERNALLY-MANAGED marker; the pins
+# keep Debian's own packages unchanged all the same.
+RUN uv pip list --system --format freeze > /tmp/base-image.txt \
+    && uv pip install --system --break-system-packages --no-cache \
+        --constraint /tmp/base-image.txt --editable . \
+    && rm /tmp/base-image.txt
 
 # vLLM's images from v0.28 on are built on Ubuntu 24.04, whose base image already has the
 # user `ubuntu` with UID 1000 (older ones, on 22.04, have none): free UID 1000 if it is

@@ -35,9 +35,11 @@ def main(argv: list[str] | None = None) -> None:
     from vllm.platforms import current_platform
 
     from server.engine.config import check_parallelism, engine_args, engine_environment
+    from server.engine.device import check_device
     from server.engine.engine import Engine
     from server.http.app import create_app
 
+    check_device(current_platform)
     model, served_name = resolve_model(settings)  # waits for a conversion still running
     if converting is not None:
         converting.wait()

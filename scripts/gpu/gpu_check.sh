@@ -4,8 +4,11 @@
 # the 6 GB profile unless server.env says otherwise), wait for /health, then inside the
 # container run the checks the Phi-3.5 twin passes on the CPU (template ids, the stop at
 # <|end|>, byte-fallback bytes, structured output, the inspector), the README's SDK example
-# with a right answer, and `python -m bench gpu_smoke`; print one summary. Exits 1 if
-# anything failed. The server keeps running afterwards; `docker compose down` stops it.
+# with a right answer, `python -m bench gpu_smoke` and the seed experiment (`python -m bench
+# seeds`: greedy, temperature, top-k, top-p, min-p with logprobs through the OpenAI SDK);
+# copy their results to docs/results/ (gpu_smoke.json, phi35_seeds.json) and print one
+# summary. Exits 1 if anything failed. The server keeps running afterwards; `docker compose
+# down` stops it.
 #
 #     scripts/gpu/gpu_check.sh        # GPU_CHECK_TIMEOUT=1800 s for the first start
 set -uo pipefail
@@ -21,16 +24,16 @@ record() {  # record NAME STATUS
     [[ $2 == ok ]] || failed=1
 }
 
-echo "gpu_check: [1/5] building the GPU image"
+echo "gpu_check: [1/6] building the GPU image"
 if "${COMPOSE[@]}" build server; then record build ok; else record build FAILED; fi
 
 if [[ ${RESULT[build]} == ok ]]; then
-    echo "gpu_check: [2/5] starting it"
+    echo "gpu_check: [2/6] starting it"
     if "${COMPOSE[@]}" up -d server; then record start ok; else record start FAILED; fi
 fi
 
 if [[ ${RESULT[start]:-} == ok ]]; then
-    echo "gpu_check: [3/5] waiting for /health (the first start downloads the checkpoint)"
+    echo "gpu_check: [3/6] waiting for /health (the first start downloads the checkpoint)"
     started=$(date +%s)
     record health "not ready in ${TIMEOUT} s"
     while (( $(date +%s) - started < TIMEOUT )); do
@@ -50,24 +53,32 @@ if [[ ${RESULT[health]:-} == ok ]]; then
     "${COMPOSE[@]}" exec -T server mkdir -p /tmp/gpu-check
     "${COMPOSE[@]}" cp bench server:/tmp/gpu-check >/dev/null
     BENCH=("${COMPOSE[@]}" exec -T --workdir /tmp/gpu-check server python3 -m bench)
-    echo "gpu_check: [4/5] Phi-3.5 checks and the README's SDK example"
+    echo "gpu_check: [4/6] Phi-3.5 checks and the README's SDK example"
     if "${BENCH[@]}" phi35_checks --answers; then
         record phi35_checks ok
     else
         record phi35_checks FAILED
     fi
-    echo "gpu_check: [5/5] time to first token and tokens/s"
+    echo "gpu_check: [5/6] time to first token and tokens/s"
     if "${BENCH[@]}" gpu_smoke --base-url http://127.0.0.1:8000 \
         --out /tmp/gpu-check/gpu_smoke.json; then
         record smoke ok
     else
         record smoke FAILED
     fi
+    echo "gpu_check: [6/6] the seed experiment (each sampler, the same seed twice)"
+    if "${BENCH[@]}" seeds --base-url http://127.0.0.1:8000 --out /tmp/gpu-check/seeds.json; then
+        record seeds ok
+    else
+        record seeds FAILED
+    fi
+    "${COMPOSE[@]}" cp server:/tmp/gpu-check/gpu_smoke.json docs/results/gpu_smoke.json
+    "${COMPOSE[@]}" cp server:/tmp/gpu-check/seeds.json docs/results/phi35_seeds.json
 fi
 
 echo
 echo "gpu_check summary"
-for name in build start health phi35_checks smoke; do
+for name in build start health phi35_checks smoke seeds; do
     printf '  %-13s %s\n' "$name" "${RESULT[$name]:-not run}"
 done
 if (( failed )); then

@@ -1,4 +1,6 @@
-"""Static checks of the Docker files (no Docker engine runs on these machines)."""
+"""Checks of the Docker files without a Docker engine (none runs on these machines): linters,
+their promises, their RUN steps run outside Docker, and the GPU image's Python environment
+resolved from the package registry."""
 
 import os
 import shutil
@@ -8,6 +10,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+
+from scripts.gpu import image_closure
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -78,16 +82,80 @@ def test_dockerfile_promises():
     assert "SAMPLING_SERVER_CONFIG=config/phi35-awq-6gb.yaml" in text
 
 
+def test_gpu_image_holds_what_the_server_imports_and_declares():
+    """The GPU image is set up by its Dockerfile, not by scripts/setup.sh, so nothing else in
+    this suite would notice a package missing there (it once lacked sqlalchemy and psycopg, and
+    the server could not start). Resolve its environment from the package registry (vLLM's
+    image at the Dockerfile's version plus the Dockerfile's install step) and look in it for
+    every module server/ imports and every dependency pyproject.toml declares."""
+    try:
+        verdict = image_closure.verdict(ROOT, tool("uv"))
+    except image_closure.ResolutionError as error:
+        pytest.fail(
+            "could not resolve the GPU image's environment from the package registry "
+            f"(unreachable, or the requirements conflict):\n{error}"
+        )
+    assert verdict.holds, verdict.summary()
+
+
+PROJECT = """\
+[project]
+name = "scratch-project"
+version = "0"
+dependencies = {dependencies}
+[tool.setuptools]
+packages = ["scratch"]
+"""
+
+
+@pytest.mark.parametrize(
+    ("dependencies", "installs"),
+    [('["six", "idna"]', True), ('["six>=1.17"]', False)],
+    ids=["fits-the-base", "would-upgrade-the-base"],
+)
+def test_gpu_install_step_never_changes_what_the_base_image_has(tmp_path, dependencies, installs):
+    """The Dockerfile's own install step, run as written against a scratch environment in the
+    place of the image's system Python: with six 1.16.0 installed (the base image's torch, say),
+    a project that needs six >= 1.17 fails to install instead of upgrading it; one that fits
+    installs its new dependencies and leaves six as it was."""
+    uv = tool("uv")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("UV_", "PIP_"))}
+    env["PATH"] = f"{Path(uv).parent}:{env['PATH']}"
+    base = tmp_path / "base"
+    python = base / "bin" / "python"
+    for command in (
+        [uv, "venv", "--quiet", "--python", sys.executable, str(base)],
+        [uv, "pip", "install", "--quiet", "--python", str(python), "six==1.16.0"],
+    ):
+        subprocess.run(command, env=env, check=True, capture_output=True)
+    project = tmp_path / "project"
+    (project / "scratch").mkdir(parents=True)
+    (project / "scratch" / "__init__.py").write_text("")
+    (project / "pyproject.toml").write_text(PROJECT.format(dependencies=dependencies))
+    steps = image_closure.instructions((ROOT / "Dockerfile").read_text())
+    step = image_closure.install_step(steps).replace("--system", f"--python {python}")
+    result = subprocess.run(
+        ["sh", "-c", step], cwd=project, env=env, capture_output=True, text=True
+    )
+    listed = subprocess.run(
+        [uv, "pip", "list", "--python", str(python), "--format", "freeze"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    assert "six==1.16.0" in listed
+    if installs:
+        assert result.returncode == 0, result.stderr
+        assert any(line.startswith("idna==") for line in listed)
+    else:
+        assert result.returncode != 0
+        assert "six==1.16.0" in result.stderr, result.stderr
+
+
 def _user_step(dockerfile: Path) -> str:
     """The Dockerfile's RUN instruction that creates the user, continuation lines joined."""
-    instructions, current = [], ""
-    for line in dockerfile.read_text().splitlines():
-        if not current and (not line.strip() or line.lstrip().startswith("#")):
-            continue
-        current += line.rstrip().removesuffix("\\") + " "
-        if not line.rstrip().endswith("\\"):
-            instructions.append(current.strip())
-            current = ""
+    instructions = image_closure.instructions(dockerfile.read_text())
     (step,) = [i for i in instructions if i.startswith("RUN ") and "useradd" in i]
     return step.removeprefix("RUN ")
 
