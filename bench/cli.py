@@ -23,6 +23,12 @@ COMMANDS = {
     "load": Command("bench.load", "hold concurrent streams with hang-ups; leaks, memory, /health"),
     "loop_latency": Command("bench.loop_latency", "/health latency while heavy requests run"),
     "step_profile": Command("bench.step_profile", "where one decode step goes (py-spy, 3 procs)"),
+    "numerics": Command(
+        "bench.numerics", "greedy answers and logprobs per dtype and kernel path vs float64"
+    ),
+    "determinism": Command(
+        "bench.determinism", "the same request alone and beside 1, 8, 32 others: same answer?"
+    ),
     "compile_numerics": Command(
         "bench.compile_numerics", "torch.compile and dtype against fp32 greedy answers"
     ),
@@ -46,6 +52,9 @@ COMMANDS = {
         "bench.spec_conformance", "requests drawn from OpenAI's spec: answered or explained"
     ),
     "phi35_checks": Command("bench.phi35_checks", "what Phi-3.5's format makes fragile, checked"),
+    "seeds": Command(
+        "bench.seeds", "greedy and each sampler: the same seed twice, another once, logprobs"
+    ),
     "figures": Command("bench.figures", "the sampling explainer's figures, from the inspector"),
     "sampling_lab": Command(
         "bench.sampling_lab", "each sampling method's correctness, variety, coherence"

@@ -17,17 +17,27 @@ from vllm import SamplingParams
 from vllm.engine.arg_utils import AsyncEngineArgs
 from vllm.inputs import TokensPrompt
 from vllm.outputs import RequestOutput
+from vllm.platforms import current_platform
 from vllm.sampling_params import RequestOutputKind
 from vllm.v1.engine.async_llm import AsyncLLM
 
 from server.engine.config import fit_context
-from server.engine.fingerprint import system_fingerprint, weights_identity
+from server.engine.fingerprint import kernel_path, system_fingerprint, weights_identity
 from server.engine.template_tokens import encode_chat, holds_markers, markers
 from server.metrics import Metrics
 from server.sampling.vocabulary import Vocabulary, is_byte_level
 from server.tools.render import TemplateTraits
 
 log = logging.getLogger(__name__)
+
+
+def gpu_description() -> str | None:
+    """The GPU's model and compute capability (read through NVML on CUDA); None on the CPU."""
+    if current_platform.is_cpu():
+        return None
+    capability = current_platform.get_device_capability()
+    suffix = f" sm_{capability.major}{capability.minor}" if capability else ""
+    return f"{current_platform.get_device_name()}{suffix}"
 
 
 @dataclass(frozen=True)
@@ -104,6 +114,10 @@ class Engine:
         vocabulary = Vocabulary.from_pieces(
             [p if p is not None else "" for p in pieces], is_byte_level(space_word[0])
         )
+        kernels = kernel_path(gpu_description())
+        log.info(
+            "kernel path: %s%s", kernels.device, "".join(f" {k}={v}" for k, v in kernels.limits)
+        )
         info = ModelInfo(
             id=model_config.served_model_name,
             max_model_len=model_config.max_model_len,
@@ -113,7 +127,7 @@ class Engine:
                 writes_tool_turns=writes_role(tokenizer, "tool"),
             ),
             fingerprint=system_fingerprint(
-                vars(args), weights_identity(str(args.model), model_config.revision)
+                vars(args), weights_identity(str(args.model), model_config.revision), kernels
             ),
         )
         return cls(llm, info, vocabulary, metrics)

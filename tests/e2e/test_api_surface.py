@@ -15,6 +15,7 @@ class City(BaseModel):
     population: int
 
 
+@pytest.mark.greedy_text
 def test_parse_returns_a_pydantic_object(client, model):
     response = client.chat.completions.parse(
         model=model,
@@ -98,6 +99,7 @@ def test_tokenize_refusals(http, model):
     assert out_of_vocab.json()["error"]["param"] == "tokens"
 
 
+@pytest.mark.greedy_text
 def test_responses_create(client, model):
     response = client.responses.create(
         model=model, input=QUESTION, temperature=0, max_output_tokens=30
@@ -129,6 +131,7 @@ def test_responses_input_messages_and_limits(client, model):
     assert response.usage.output_tokens == 2
 
 
+@pytest.mark.greedy_text
 def test_responses_stream(client, model):
     deltas = []
     with client.responses.stream(model=model, input=QUESTION, temperature=0) as stream:

@@ -12,6 +12,7 @@ def ask(client, model, **kwargs):
     return client.chat.completions.create(model=model, **kwargs)
 
 
+@pytest.mark.greedy_text
 def test_greedy_answers_and_repeats(client, model):
     first = ask(client, model, temperature=0, max_tokens=16)
     second = ask(client, model, temperature=0, max_tokens=16)
@@ -95,6 +96,7 @@ def test_n_with_greedy_gives_identical_choices(client, model):
     assert response.usage.prompt_tokens == one.usage.prompt_tokens
 
 
+@pytest.mark.greedy_text
 def test_stop_string_ends_the_answer(client, model):
     free = ask(client, model, temperature=0, max_tokens=16).choices[0].message.content
     word = "capital"

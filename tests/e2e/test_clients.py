@@ -147,6 +147,7 @@ async def test_agents_sdk_continues_a_run_by_its_last_response(server, model, cl
     assert second.context_wrapper.usage.input_tokens > first.context_wrapper.usage.input_tokens
 
 
+@pytest.mark.greedy_text
 def test_langchain_over_the_responses_api(server, model):
     chat = ChatOpenAI(
         model=model,

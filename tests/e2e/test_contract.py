@@ -118,6 +118,7 @@ def _greedy(model: str, **extra) -> dict:
     return {"model": model, "messages": QUESTION, "temperature": 0, "max_tokens": 32, **extra}
 
 
+@pytest.mark.greedy_text
 def test_chat_logprobs_count_every_token_the_end_token_included(http, model, vocab_end):
     body = http.post(CHAT, json=_greedy(model, logprobs=True, top_logprobs=2)).json()
     choice = body["choices"][0]
@@ -133,6 +134,7 @@ def test_chat_logprobs_count_every_token_the_end_token_included(http, model, voc
     assert text == choice["message"]["content"]
 
 
+@pytest.mark.greedy_text
 def test_streamed_logprobs_count_every_token(http, model, vocab_end):
     body = _greedy(model, logprobs=True, stream=True, stream_options={"include_usage": True})
     tokens, text, usage = [], "", None
@@ -150,6 +152,7 @@ def test_streamed_logprobs_count_every_token(http, model, vocab_end):
     assert vocab_end not in text
 
 
+@pytest.mark.greedy_text
 def test_completion_and_inspector_logprobs_count_every_token(http, model, vocab_end):
     ids = http.post("/v1/tokenize", json={"model": model, "messages": QUESTION}).json()["tokens"]
     body = {"model": model, "prompt": ids, "temperature": 0, "max_tokens": 32, "logprobs": 1}
@@ -183,6 +186,7 @@ class City(BaseModel):
     country: str
 
 
+@pytest.mark.greedy_text
 def test_structured_output_is_compact_and_finishes(client, model):
     """At temperature 0 the embedded model used to indent and nest until max_tokens."""
     parsed = client.chat.completions.parse(

@@ -68,6 +68,7 @@ def test_each_sampler_acts_where_it_is_on(sampler_inspections):
     assert sampler_inspections["combined"]["parameters"]["xtc_seed"] == 5
 
 
+@pytest.mark.greedy_text
 def test_dry_acts_at_temperature_zero_and_the_inspector_follows(http, model):
     """A penalty, not a filter: it changes the greedy answer too (a loop of "hello, " ends)."""
     greedy = chat(http, model, 40, REPEAT, temperature=0)

@@ -1,8 +1,6 @@
-"""Models, health, concurrency, and the README's curl example."""
+"""Models, health, concurrency."""
 
 import asyncio
-import json
-import subprocess
 
 
 def test_health_was_503_while_loading_then_200(server, http):
@@ -34,32 +32,6 @@ async def test_sixteen_concurrent_requests(async_client, model):
     # batched answers are the same as answers alone (greedy)
     alone = await one(prompts[5])
     assert results[5].choices[0].message.content == alone.choices[0].message.content
-
-
-def test_curl_example(server, model):
-    body = json.dumps(
-        {
-            "model": model,
-            "messages": [{"role": "user", "content": "What is the capital of France?"}],
-            "temperature": 0,
-        }
-    )
-    out = subprocess.run(
-        [
-            "curl",
-            "-sS",
-            f"{server.base_url}/v1/chat/completions",
-            "-H",
-            "Content-Type: application/json",
-            "-d",
-            body,
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=120,
-    ).stdout
-    assert json.loads(out)["choices"][0]["message"]["content"] == "The capital of France is Paris."
 
 
 def test_openapi_schema_lists_the_routes(http):

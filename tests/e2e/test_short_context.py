@@ -71,13 +71,20 @@ def test_sigterm_while_the_model_loads_stops_at_once(pool, short_model, tmp_path
             stderr=subprocess.STDOUT,
         )
     try:
+        # Loading: the engine's processes exist and /health answers 503 (the engine may start
+        # before or after the server listens).
         deadline = time.monotonic() + 120
-        while not psutil.Process(process.pid).children(recursive=True):
+        while True:
             assert process.poll() is None and time.monotonic() < deadline
+            engine = psutil.Process(process.pid).children(recursive=True)
+            try:
+                status = httpx.get(f"http://127.0.0.1:{port}/health", timeout=5).status_code
+            except httpx.TransportError:
+                status = None
+            assert status != 200, "the model loaded before the test could stop it"
+            if engine and status == 503:
+                break
             time.sleep(0.1)
-        engine = psutil.Process(process.pid).children(recursive=True)
-        status = httpx.get(f"http://127.0.0.1:{port}/health", timeout=5).status_code
-        assert status == 503  # still loading
         stopped = time.monotonic()
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=30)

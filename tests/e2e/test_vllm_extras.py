@@ -22,6 +22,7 @@ def _ids(http, model, text: str) -> list[int]:
     return answer.json()["tokens"]
 
 
+@pytest.mark.greedy_text
 def test_min_tokens_holds_the_end_back(client, model):
     plain = client.chat.completions.create(
         model=model, messages=QUESTION, temperature=0, max_tokens=60
@@ -48,6 +49,7 @@ def test_stop_token_ids_end_the_answer_at_that_token(client, http, model):
     assert full.startswith(stopped.message.content)
 
 
+@pytest.mark.greedy_text
 def test_bad_words_are_never_written(client, model):
     assert "Paris" in _chat(client, model).message.content
     banned = _chat(client, model, bad_words=["Paris", " Paris"]).message.content
@@ -69,6 +71,7 @@ def test_allowed_token_ids_are_the_only_ones_written(client, http, model):
     assert len(written) == 12 and set(written) <= set(allowed), written
 
 
+@pytest.mark.greedy_text
 def test_include_stop_str_in_output_keeps_the_stop(client, model):
     dropped = _chat(client, model, stop=["Paris"]).message.content
     kept = _chat(client, model, stop=["Paris"], include_stop_str_in_output=True).message.content

@@ -7,15 +7,16 @@ import pytest
 from server.engine.config import engine_args
 from server.settings import CONFIG_DIR, load_settings
 
+CPU = {
+    "max_model_len": 8192,
+    "gpu_memory_utilization": 0.3,
+    "enforce_eager": True,
+    "max_num_seqs": 64,
+    "quantization": None,
+}
 PROMISES = {
-    "cpu.yaml": {
-        "dtype": "bfloat16",
-        "max_model_len": 8192,
-        "gpu_memory_utilization": 0.3,
-        "enforce_eager": True,
-        "max_num_seqs": 64,
-        "quantization": None,
-    },
+    "cpu.yaml": {"dtype": "float32", **CPU},
+    "cpu-bf16.yaml": {"dtype": "bfloat16", **CPU},
     "phi35-awq-6gb.yaml": {
         "model": "thesven/Phi-3.5-mini-instruct-awq",
         "served_model_name": "Phi-3.5-mini-instruct",
