@@ -20,11 +20,12 @@ def error_response(error: APIError) -> JSONResponse:
 
 
 def _param(loc: tuple[int | str, ...]) -> str | None:
-    """('body', 'messages', 0, 'content') -> 'messages[0].content'."""
+    """('body', 'messages', 0, 'content') -> 'messages[0].content'; ('query', 'limit') ->
+    'limit', the bare name OpenAI gives a query parameter."""
+    if loc and loc[0] in _SOURCES:
+        loc = loc[1:]
     parts: list[int | str] = []
     for part in loc:
-        if part == "body":
-            continue
         # Union members show up in the location as type names, and a discriminated
         # union's member as its tag; they mean nothing to a caller.
         if isinstance(part, str) and ("[" in part or part in _TYPE_TAGS):
@@ -45,6 +46,8 @@ def _param(loc: tuple[int | str, ...]) -> str | None:
     return text or None
 
 
+# Where in the HTTP request FastAPI says a value was: the first part of its location.
+_SOURCES = {"body", "query", "path", "header", "cookie"}
 _TYPE_TAGS = {
     "str",
     "int",

@@ -11,7 +11,6 @@ from fastapi.responses import Response as RawResponse
 
 from server.http.auth import require_api_key
 from server.http.routes import ServicesDep, _admit, _event_stream, _whole, off_loop
-from server.protocol.errors import APIError
 from server.protocol.responses import (
     InputItemList,
     Response,
@@ -65,42 +64,24 @@ async def retrieve_response(
 ):
     """The stored response; with `stream=true`, a background response's events after
     `starting_after`, as they come (on the replica running it)."""
-    record = await services.responses.keeper.get(response_id, http.state.owner)
+    responses = services.responses
+    record = await responses.keeper.get(response_id, http.state.owner)
     if not stream:
         return RawResponse(record.response, media_type="application/json")
-    run = services.responses.runs.get(response_id)
-    if run is None:
-        raise APIError(
-            "Only a background response's events can be streamed, from the server running "
-            "it and for a while after it ends; retrieve it without `stream`.",
-            param="stream",
-        )
-    return _event_stream(_sse(run.follow(starting_after)), _nothing)
+    return _event_stream(_sse(responses.events_after(record, starting_after)), _nothing)
 
 
 @router.delete("/v1/responses/{response_id}")
 async def delete_response(
     response_id: str, services: ServicesDep, http: Request
 ) -> ResponseDeleted:
-    await services.responses.runs.cancel(response_id)
-    await services.responses.keeper.delete(response_id, http.state.owner)
+    await services.responses.delete(response_id, http.state.owner)
     return ResponseDeleted(id=response_id)
 
 
 @router.post("/v1/responses/{response_id}/cancel")
 async def cancel_response(response_id: str, services: ServicesDep, http: Request) -> Response:
-    keeper = services.responses.keeper
-    stored = Response.model_validate_json(
-        (await keeper.get(response_id, http.state.owner)).response
-    )
-    if not stored.background:
-        raise APIError("Cannot cancel a synchronous response.", param="response_id")
-    if stored.status in ("queued", "in_progress"):
-        await services.responses.runs.cancel(response_id)
-        stored = Response.model_validate_json(
-            (await keeper.get(response_id, http.state.owner)).response
-        )
-    return stored
+    return await services.responses.cancel(response_id, http.state.owner)
 
 
 @router.get("/v1/responses/{response_id}/input_items")

@@ -12,6 +12,7 @@ from typing import Any
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
+from starlette.types import Message
 
 from server.http.auth import owner_of
 from server.http.error_handlers import validation_error
@@ -46,10 +47,18 @@ def _services(runtime: Runtime) -> Services:
     return runtime.services
 
 
+def _text(message: Message) -> str:
+    """A text frame's content: OpenAI's events are JSON text, so a binary frame is refused."""
+    text = message.get("text")
+    if text is None:
+        raise APIError("Send events as text frames; a binary frame is not read.")
+    return text
+
+
 def _request(message: str) -> tuple[ResponseCreateRequest, str | None]:
     try:
         event = json.loads(message)
-    except ValueError:
+    except (ValueError, RecursionError):  # nested past the parser's depth: RecursionError
         raise APIError("The message is not valid JSON.", code="invalid_json") from None
     if not isinstance(event, dict) or event.get("type") != "response.create":
         raise APIError("Send 'response.create' events.", param="type")
@@ -73,10 +82,12 @@ async def responses_socket(socket: WebSocket) -> None:
     recent: StoredResponse | None = None
     try:
         while True:
-            message = await socket.receive_text()
+            message = await socket.receive()
+            if message["type"] == "websocket.disconnect":
+                return
             stream_id, continued = None, None
             try:
-                body, stream_id = _request(message)
+                body, stream_id = _request(_text(message))
                 continued = body.previous_response_id
                 recent = await _answer(socket, body, owner, recent, stream_id)
             except APIError as error:

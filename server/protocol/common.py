@@ -77,8 +77,9 @@ def _defaulted_keys(model: type[BaseModel]) -> frozenset[str]:
 
 def lone_surrogate(value: Any) -> str | None:
     """Where in a JSON value a string holds a lone surrogate (JSON's `\\ud800` escapes
-    decode to one), which no text encoding can carry: "messages[0].content". Walked with a
-    stack, so no depth can crash it."""
+    decode to one), which no text encoding can carry: "messages[0].content". A key holding
+    one is named escaped, so that the error can be written. Walked with a stack, so no depth
+    can crash it."""
     stack: list[tuple[str, Any]] = [("", value)]
     while stack:
         path, item = stack.pop()
@@ -86,7 +87,7 @@ def lone_surrogate(value: Any) -> str | None:
             try:
                 item.encode("utf-8")
             except UnicodeEncodeError:
-                return path or "body"
+                return (path or "body").encode("utf-8", "backslashreplace").decode("utf-8")
         elif isinstance(item, dict):
             for key, child in item.items():
                 where = f"{path}.{key}" if path else str(key)

@@ -1,6 +1,7 @@
 """Background responses: each runs as a task of its own, its events kept in memory so that
 its readers (the POST that started it with `stream`, `GET ?stream=true`) can follow it from
-any event, and a cancel can stop it."""
+any event, and a cancel can stop it. A run is its owner's alone: another key's id lookup
+finds nothing, so it can neither follow nor stop it."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ Outcome = Literal["ended", "cancelled", "stopped", "failed"]
 
 @dataclass
 class Run:
+    owner: str
     events: list[StreamEvent] = field(default_factory=list)
     finished: bool = False
     task: asyncio.Task[None] | None = None
@@ -57,11 +59,12 @@ class Runs:
     def start(
         self,
         response_id: str,
+        owner: str,
         events: AsyncIterator[StreamEvent],
         on_end: Callable[[Run, Outcome], Awaitable[None]],
     ) -> Run:
         """Run `events` to their end; `on_end` records how it ended."""
-        run = Run()
+        run = Run(owner)
 
         async def drive() -> None:
             outcome: Outcome = "ended"
@@ -84,11 +87,12 @@ class Runs:
         run.task = asyncio.create_task(drive())
         return run
 
-    def get(self, response_id: str) -> Run | None:
-        return self._runs.get(response_id)
-
-    async def cancel(self, response_id: str) -> None:
+    def get(self, response_id: str, owner: str) -> Run | None:
         run = self._runs.get(response_id)
+        return run if run is not None and run.owner == owner else None
+
+    async def cancel(self, response_id: str, owner: str) -> None:
+        run = self.get(response_id, owner)
         if run is not None and run.task is not None and not run.task.done():
             run.task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

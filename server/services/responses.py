@@ -42,6 +42,7 @@ from server.services.ids import new_id, now
 from server.services.response_events import ResponseEvents, StreamEvent
 from server.services.stored import Keeper, Turn, interrupted
 from server.services.usage import CachedTokens
+from server.store.database import UNFINISHED, StoredResponse
 from server.tools.parse import CallParser, Event, TextPiece
 from server.tools.plan import (
     NO_PARAMETERS,
@@ -405,8 +406,42 @@ class Responses:
             finally:
                 beating.cancel()
 
-        run = self.runs.start(turn.id, events(), on_end)
+        run = self.runs.start(turn.id, turn.owner, events(), on_end)
         return queued, run
+
+    def events_after(
+        self, record: StoredResponse, starting_after: int | None
+    ) -> AsyncIterator[StreamEvent]:
+        """A background response's events after `starting_after`, as they come; `record`,
+        read with the caller's key, is the proof that the caller owns it."""
+        run = self.runs.get(record.id, record.owner)
+        if run is None:
+            raise APIError(
+                "Only a background response's events can be streamed, from the server running "
+                "it and for a while after it ends; retrieve it without `stream`.",
+                param="stream",
+            )
+        return run.follow(starting_after)
+
+    async def cancel(self, response_id: str, owner: str) -> Response:
+        """A background response stopped; read with the caller's key first, so another
+        key's cancel is a 404 that stops nothing."""
+        stored = await self._stored(response_id, owner)
+        if not stored.background:
+            raise APIError("Cannot cancel a synchronous response.", param="response_id")
+        if stored.status not in UNFINISHED:
+            return stored
+        await self.runs.cancel(response_id, owner)
+        return await self._stored(response_id, owner)
+
+    async def delete(self, response_id: str, owner: str) -> None:
+        """The row deleted with the caller's key (a 404 for another's), then its run, if
+        one is going, stopped."""
+        await self.keeper.delete(response_id, owner)
+        await self.runs.cancel(response_id, owner)
+
+    async def _stored(self, response_id: str, owner: str) -> Response:
+        return Response.model_validate_json((await self.keeper.get(response_id, owner)).response)
 
 
 def _status(finish: str | None) -> str:
