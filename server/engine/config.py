@@ -68,6 +68,21 @@ def fit_context(args: AsyncEngineArgs) -> AsyncEngineArgs:
     return dataclasses.replace(args, max_model_len=own)
 
 
+def fit_dtype(args: AsyncEngineArgs, cpu: bool) -> AsyncEngineArgs:
+    """float32 is the CPU default for the model's own numbers, but vLLM's CPU kernels for
+    4-bit weights (`cpu_gemm_wna16`) take only 16-bit activations: with float32 a quantized
+    checkpoint loads, then kills the engine at its first request. It gets bfloat16."""
+    if not cpu or args.dtype != "float32":
+        return args
+    quantization = args.create_model_config().quantization
+    if quantization is None:
+        return args
+    log.info(
+        "%s is quantized (%s): bfloat16 instead of float32 on the CPU", args.model, quantization
+    )
+    return dataclasses.replace(args, dtype="bfloat16")
+
+
 def structured_outputs_config(json_whitespace: bool) -> StructuredOutputsConfig:
     """Compact JSON unless whitespace is allowed: with free whitespace a small model at
     temperature 0 spends its budget indenting and never closes the object. vLLM takes the

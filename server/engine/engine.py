@@ -21,7 +21,7 @@ from vllm.platforms import current_platform
 from vllm.sampling_params import RequestOutputKind
 from vllm.v1.engine.async_llm import AsyncLLM
 
-from server.engine.config import fit_context
+from server.engine.config import fit_context, fit_dtype
 from server.engine.fingerprint import kernel_path, system_fingerprint, weights_identity
 from server.engine.template_tokens import encode_chat, holds_markers, markers
 from server.metrics import Metrics
@@ -103,7 +103,9 @@ class Engine:
             args.pipeline_parallel_size,
             args.data_parallel_size,
         )
-        llm = await asyncio.to_thread(lambda: AsyncLLM.from_engine_args(fit_context(args)))
+        cpu = current_platform.is_cpu()
+        args = await asyncio.to_thread(lambda: fit_context(fit_dtype(args, cpu)))
+        llm = await asyncio.to_thread(lambda: AsyncLLM.from_engine_args(args))
         tokenizer = llm.get_tokenizer()
         model_config = llm.model_config
         vocab_size = model_config.get_vocab_size()

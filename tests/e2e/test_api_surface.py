@@ -19,7 +19,7 @@ class City(BaseModel):
 def test_parse_returns_a_pydantic_object(client, model):
     response = client.chat.completions.parse(
         model=model,
-        messages=[{"role": "user", "content": "Give me a city as JSON."}],
+        messages=[{"role": "user", "content": "Describe Paris as JSON."}],
         response_format=City,
         temperature=0,
         max_tokens=120,

@@ -191,7 +191,7 @@ def test_structured_output_is_compact_and_finishes(client, model):
     """At temperature 0 the embedded model used to indent and nest until max_tokens."""
     parsed = client.chat.completions.parse(
         model=model,
-        messages=[{"role": "user", "content": "Give me a city as JSON."}],
+        messages=[{"role": "user", "content": "Describe Paris as JSON."}],
         response_format=City,
         temperature=0,
         max_tokens=80,

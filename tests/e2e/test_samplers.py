@@ -15,7 +15,9 @@ def inspect(http, model, **body):
     return response.json()
 
 
-REPEAT = [{"role": "user", "content": "Write the word hello twenty times, separated by spaces."}]
+REPEAT = [
+    {"role": "user", "content": "Repeat after me: hello hello hello hello hello hello hello hello"}
+]
 
 
 def chat(http, model, max_tokens, messages=STORY, **params):

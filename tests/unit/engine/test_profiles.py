@@ -1,10 +1,12 @@
 """Each preset resolves to exactly the engine arguments it promises."""
 
+import dataclasses
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
-from server.engine.config import engine_args
+from server.engine.config import engine_args, fit_dtype
 from server.settings import CONFIG_DIR, load_settings
 
 CPU = {
@@ -124,3 +126,33 @@ def test_pipeline_parallel_and_ray_are_refused_on_the_cpu_engine_only():
     with pytest.raises(SystemExit, match="ray"):
         check_parallelism(ray, cpu=True)
     check_parallelism(ray, cpu=False)
+
+
+@dataclasses.dataclass
+class Args:
+    """The part of vLLM's engine arguments fit_dtype reads."""
+
+    model: str
+    dtype: str
+    quantization: str | None
+
+    def create_model_config(self) -> SimpleNamespace:
+        return SimpleNamespace(quantization=self.quantization)
+
+
+@pytest.mark.parametrize(
+    ("dtype", "quantization", "cpu", "fitted"),
+    [
+        ("float32", "compressed-tensors", True, "bfloat16"),
+        ("float32", "awq", True, "bfloat16"),
+        ("float32", None, True, "float32"),
+        ("bfloat16", "awq", True, "bfloat16"),
+        ("float32", "awq", False, "float32"),
+        ("half", "awq", False, "half"),
+    ],
+)
+def test_a_quantized_checkpoint_gets_16_bit_activations_on_the_cpu(
+    dtype, quantization, cpu, fitted
+):
+    """vLLM's CPU 4-bit GEMM has no float32 kernel: the engine would die at the first request."""
+    assert fit_dtype(Args("m", dtype, quantization), cpu).dtype == fitted
