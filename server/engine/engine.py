@@ -104,7 +104,7 @@ class Engine:
             args.data_parallel_size,
         )
         cpu = current_platform.is_cpu()
-        args = await asyncio.to_thread(lambda: fit_context(fit_dtype(args, cpu)))
+        args = await asyncio.to_thread(lambda: fit_dtype(fit_context(args), cpu))
         llm = await asyncio.to_thread(lambda: AsyncLLM.from_engine_args(args))
         tokenizer = llm.get_tokenizer()
         model_config = llm.model_config

@@ -64,8 +64,10 @@ def test_inspector_agrees_with_the_engines_processed_logprobs(raw_inspection, ap
 
 
 # The extra samplers run the same functions in the engine (float32) and in the inspector
-# (float64 from the raw float32 logprobs).
-SAMPLER_AGREEMENT = 1e-5
+# (float64 from the raw float32 logprobs, read through prefills where the engine decoded).
+# XTC renormalises what is left after the top tokens, magnifying the two paths' rounding,
+# which depends on the kernel path: 7.9e-6 on AMX, 1.7e-5 with the kernels limited to AVX2.
+SAMPLER_AGREEMENT = 5e-5
 
 
 @pytest.mark.parametrize("case", SAMPLER_CASES)
