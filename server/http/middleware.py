@@ -17,15 +17,6 @@ access_log = logging.getLogger("server.access")
 # nginx's code for "the client closed the connection before the answer": not a server error.
 CLIENT_CLOSED = 499
 
-GENERATION_PATHS = frozenset(
-    {
-        "/v1/chat/completions",
-        "/v1/completions",
-        "/v1/responses",
-        "/v1/sampling/inspect",
-    }
-)
-
 
 async def _send_error(send: Send, error: APIError) -> None:
     body = error.body().model_dump_json().encode()
@@ -115,7 +106,7 @@ class ServerMiddleware:
 
     def _done(self, scope: Scope, status: int, started: float, request_id: str) -> None:
         elapsed = time.perf_counter() - started
-        route = _route(scope["path"])
+        route = _route(scope)
         self.metrics.requests.labels(route, str(status)).inc()
         self.metrics.latency.labels(route).observe(elapsed)
         self._log(scope, status, elapsed, request_id)
@@ -160,25 +151,11 @@ def _header(scope: Scope, name: bytes) -> str | None:
     return None
 
 
-KNOWN_PATHS = GENERATION_PATHS | {
-    "/health",
-    "/metrics",
-    "/version",
-    "/playground",
-    "/v1/models",
-    "/v1/tokenize",
-    "/v1/detokenize",
-    "/v1/sampling/presets",
-}
-
-
-def _route(path: str) -> str:
-    """A bounded set of metric labels, whatever paths clients send."""
-    if path in KNOWN_PATHS:
-        return path
-    if path.startswith("/v1/models/"):
-        return "/v1/models/{id}"
-    return "other"
+def _route(scope: Scope) -> str:
+    """The route template the router matched (`/v1/responses/{response_id}`): a bounded set
+    of metric labels that every new route joins by being declared. A request no route took
+    (an unknown path, a body refused before routing) is "other"."""
+    return getattr(scope.get("route"), "path", None) or "other"
 
 
 async def _read_body(scope: Scope, receive: Receive, limit: int) -> bytes:
