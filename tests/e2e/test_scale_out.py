@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -44,34 +45,55 @@ def serve(pool, model: Path, *extra: str):
     )
 
 
-def greedy(server) -> list[tuple[str, list[float]]]:
+@dataclass(frozen=True)
+class Step:
+    token: str
+    logprob: float
+    margin: float  # the chosen token's logprob minus the runner-up's
+
+
+def greedy(server) -> list[list[Step]]:
     body = {
         "model": "tiny",
         "prompt": PROMPTS,
         "max_tokens": STEPS,
         "temperature": 0,
-        "logprobs": 1,
+        "logprobs": 2,
     }
     response = httpx.post(f"{server.base_url}/v1/completions", json=body, timeout=120)
     assert response.status_code == 200, response.text
-    choices = sorted(response.json()["choices"], key=lambda c: c["index"])
-    return [(c["text"], c["logprobs"]["token_logprobs"]) for c in choices]
+    answers = []
+    for choice in sorted(response.json()["choices"], key=lambda c: c["index"]):
+        logprobs = choice["logprobs"]
+        steps = []
+        for token, logprob, top in zip(
+            logprobs["tokens"], logprobs["token_logprobs"], logprobs["top_logprobs"], strict=True
+        ):
+            best = sorted(top.values(), reverse=True)
+            steps.append(Step(token, logprob, best[0] - best[1] if len(best) > 1 else 0.0))
+        answers.append(steps)
+    return answers
 
 
 @pytest.fixture(scope="module")
-def one_rank(pool, tiny_llama) -> list[tuple[str, list[float]]]:
+def one_rank(pool, tiny_llama) -> list[list[Step]]:
     return greedy(serve(pool, tiny_llama))
 
 
-def agree(ours, reference) -> float:
-    """Texts equal token for token; the largest logprob difference."""
-    assert [text for text, _ in ours] == [text for text, _ in reference]
-    assert len({text for text, _ in reference}) == len(PROMPTS)  # not one repeated answer
-    return max(
-        abs(a - b)
-        for (_, mine), (_, theirs) in zip(ours, reference, strict=True)
-        for a, b in zip(mine, theirs, strict=True)
-    )
+def agree(ours: list[list[Step]], reference: list[list[Step]]) -> float:
+    """The same tokens, except where the reference's two best candidates are closer than the
+    tolerance (the random tiny model has such near-ties, and a rank split's other summation
+    order may break them the other way on some CPUs: the answers then part there); the
+    largest logprob difference before that."""
+    assert len({tuple(s.token for s in steps) for steps in reference}) == len(PROMPTS)
+    worst = 0.0
+    for mine, theirs in zip(ours, reference, strict=True):
+        for a, b in zip(mine, theirs, strict=True):
+            worst = max(worst, abs(a.logprob - b.logprob))
+            if a.token != b.token:
+                assert b.margin <= 2 * LOGPROB_TOLERANCE, (a, b)
+                break
+    return worst
 
 
 def test_tensor_parallel_2_equals_one_rank(pool, tiny_llama, one_rank):
