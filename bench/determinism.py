@@ -16,15 +16,12 @@ import argparse
 import asyncio
 import json
 import os
-import platform
-import sys
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import RESULTS
+from bench import RESULTS, provenance
 from bench.server import free_port, running, server_command
 
 TARGETS = (
@@ -132,7 +129,6 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--out", type=Path, default=RESULTS / "determinism.json")
     args = parser.parse_args(argv)
-    from server.engine.fingerprint import cpu_kernel_class
 
     cells: list[Cell] = []
     rates: list[Throughput] = []
@@ -145,11 +141,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         cells += found
         rates += kept
     result = {
-        "command": "python -m bench determinism "
-        + " ".join(argv if argv is not None else sys.argv[1:]),
-        "date": datetime.now(UTC).strftime("%Y-%m-%d"),
-        "machine": f"{os.cpu_count()} cores, {platform.machine()}, "
-        f"kernel class {cpu_kernel_class()}",
+        **provenance("determinism", argv),
         "tokens": args.tokens,
         "targets": list(TARGETS),
         "modes": MODES,

@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -28,10 +27,9 @@ import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import RESULTS
+from bench import RESULTS, provenance
 
 # The prompts whose greedy answers the e2e tests and the README read, then a few more.
 PROMPTS = (
@@ -312,7 +310,6 @@ def main(argv: Sequence[str] | None = None) -> None:
         return child(args)
     from server.engine import embedded_model
     from server.engine.config import cpu_preload_libraries
-    from server.engine.fingerprint import cpu_kernel_class
     from server.settings import load_settings
 
     if args.model is None:
@@ -358,11 +355,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         rows.append(compare(run, reference, same_dtype))
     print_table(rows, reference)
     result = {
-        "command": "python -m bench numerics "
-        + " ".join(argv if argv is not None else sys.argv[1:]),
-        "date": datetime.now(UTC).strftime("%Y-%m-%d"),
-        "machine": f"{os.cpu_count()} cores, {platform.processor() or platform.machine()}, "
-        f"kernel class {cpu_kernel_class()}",
+        **provenance("numerics", argv),
         "tokens": args.tokens,
         "prompts": list(PROMPTS),
         "reference_margins": [round(m, 4) for m in reference.margins],
