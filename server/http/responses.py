@@ -10,7 +10,8 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response as RawResponse
 
 from server.http.auth import require_api_key
-from server.http.routes import ServicesDep, _admit, _event_stream, _whole, off_loop
+from server.http.routes import ServicesDep
+from server.http.streaming import admit, event_stream, nothing, whole
 from server.protocol.responses import (
     InputItemList,
     Response,
@@ -28,28 +29,22 @@ async def _sse(events: AsyncIterator[StreamEvent]) -> AsyncIterator[str]:
         yield event.sse
 
 
-def _nothing() -> None:
-    """A background response's slot is released by its run, not by a reader."""
-
-
 @router.post("/v1/responses", response_model=Response, responses=STREAMED)
 async def create_response(body: ResponseCreateRequest, services: ServicesDep, http: Request):
     responses = services.responses
-    continued, turn = await responses.keeper.begin(body, http.state.owner)
-    request, prepared = await off_loop(services.responses.prepare, continued)
-    turn = responses.keeper.answered(turn, request)
-    release = _admit(http, 1, "input")
+    begun = await responses.begin(body, http.state.owner)
+    release = admit(http, 1, "input")
     if body.background:
         try:
-            queued, run = await responses.start_background(request, prepared, turn, release)
+            queued, run = await responses.start_background(begun, release)
         except BaseException:
             release()
             raise
         # A reader that hangs up leaves the response running.
-        return _event_stream(_sse(run.follow()), _nothing) if body.stream else queued
+        return event_stream(_sse(run.follow()), nothing) if body.stream else queued
     if body.stream:
-        return _event_stream(_sse(responses.stream(request, prepared, turn)), release)
-    return await _whole(http, responses.create(request, prepared, turn), release)
+        return event_stream(_sse(responses.stream(begun)), release)
+    return await whole(http, responses.create(begun), release)
 
 
 @router.get("/v1/responses/{response_id}", response_model=Response, responses=STREAMED)
@@ -68,7 +63,7 @@ async def retrieve_response(
     record = await responses.keeper.get(response_id, http.state.owner)
     if not stream:
         return RawResponse(record.response, media_type="application/json")
-    return _event_stream(_sse(responses.events_after(record, starting_after)), _nothing)
+    return event_stream(_sse(responses.events_after(record, starting_after)), nothing)
 
 
 @router.delete("/v1/responses/{response_id}")

@@ -2,25 +2,21 @@
 
 from __future__ import annotations
 
-import asyncio
-import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
-from concurrent.futures import ThreadPoolExecutor
 from importlib.metadata import version as package_version
-from typing import Annotated, TypeVar
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import JSONResponse
 from fastapi.responses import Response as RawResponse
 from prometheus_client import CONTENT_TYPE_LATEST
-from starlette.background import BackgroundTask
 from vllm import __version__ as vllm_version
 
 from server.http.auth import require_api_key
 from server.http.runtime import Runtime, Services
+from server.http.streaming import admit, event_stream, whole
 from server.protocol.chat import ChatCompletion, ChatCompletionRequest
 from server.protocol.completions import Completion, CompletionRequest
-from server.protocol.errors import APIError, ClientDisconnected, internal_error, sse_error
+from server.protocol.errors import APIError
 from server.protocol.inspect import Inspection, InspectRequest
 from server.protocol.models import Model, ModelList
 from server.protocol.presets import PRESETS, SamplingPreset
@@ -31,11 +27,7 @@ from server.protocol.tokenize import (
     TokenizeResponse,
 )
 from server.services.checks import check_model
-
-log = logging.getLogger(__name__)
-
-T = TypeVar("T")
-A = TypeVar("A")
+from server.services.off_loop import off_loop
 
 router = APIRouter(dependencies=[Depends(require_api_key)])
 open_router = APIRouter()
@@ -67,48 +59,6 @@ async def _services(runtime: Annotated[Runtime, Depends(_runtime)]) -> Services:
 
 
 ServicesDep = Annotated[Services, Depends(_services)]
-
-# Templating and tokenization grow with the input (a 100k-character prompt takes a while):
-# they run here, not on the event loop, so /health, /metrics and every stream keep
-# answering meanwhile. One thread, as vLLM's own server does: the Rust tokenizer must not
-# be used by two threads at once.
-_PREPARE = ThreadPoolExecutor(max_workers=1, thread_name_prefix="prepare")
-
-
-async def off_loop(work: Callable[[A], T], argument: A) -> T:
-    return await asyncio.get_running_loop().run_in_executor(_PREPARE, work, argument)
-
-
-def _admit(request: Request, engine_requests: int, param: str) -> Callable[[], None]:
-    """Slots for the engine requests this HTTP request starts (server/http/admission.py)."""
-    return request.app.state.admission.admit(engine_requests, param)
-
-
-async def _whole(request: Request, work: Awaitable[T], release: Callable[[], None]) -> T:
-    try:
-        return await _until_disconnect(request, work)
-    finally:
-        release()
-
-
-def _event_stream(events: AsyncIterator[str], release: Callable[[], None]) -> StreamingResponse:
-    async def guarded() -> AsyncIterator[str]:
-        try:
-            async for event in events:
-                yield event
-        except Exception:
-            log.exception("stream failed")
-            yield sse_error(internal_error())
-            yield "data: [DONE]\n\n"
-        finally:
-            release()
-
-    return StreamingResponse(
-        guarded(),
-        background=BackgroundTask(release),  # also when the stream never started
-        media_type="text/event-stream",
-        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
-    )
 
 
 @open_router.get("/health", tags=["server"])
@@ -144,10 +94,10 @@ async def create_chat_completion(
     body: ChatCompletionRequest, services: ServicesDep, request: Request
 ):
     prepared = await off_loop(services.chat.prepare, body)
-    release = _admit(request, body.n, "n")
+    release = admit(request, body.n, "n")
     if body.stream:
-        return _event_stream(services.chat.stream(prepared), release)
-    return await _whole(request, services.chat.complete(prepared), release)
+        return event_stream(services.chat.stream(prepared), release)
+    return await whole(request, services.chat.complete(prepared), release)
 
 
 @router.post(
@@ -160,10 +110,10 @@ async def create_completion(body: CompletionRequest, services: ServicesDep, requ
     fanout, param = body.prompt_count() * body.n, "n" if body.n > 1 else "prompt"
     request.app.state.admission.check_fanout(fanout, param)  # before tokenizing the prompts
     prepared = await off_loop(services.completions.prepare, body)
-    release = _admit(request, fanout, param)
+    release = admit(request, fanout, param)
     if body.stream:
-        return _event_stream(services.completions.stream(prepared), release)
-    return await _whole(request, services.completions.complete(prepared), release)
+        return event_stream(services.completions.stream(prepared), release)
+    return await whole(request, services.completions.complete(prepared), release)
 
 
 @router.post("/v1/tokenize", tags=["tokenization"])
@@ -184,8 +134,8 @@ async def inspect_sampling(
     """Explain each generated position: the raw distribution, what temperature, min_p,
     top-k and top-p made of it, and which token was drawn."""
     prepared = await off_loop(services.inspector.prepare, body)
-    release = _admit(request, 1, "messages")
-    return await _whole(request, services.inspector.inspect(prepared), release)
+    release = admit(request, 1, "messages")
+    return await whole(request, services.inspector.inspect(prepared), release)
 
 
 @open_router.get("/version", tags=["server"])
@@ -196,31 +146,6 @@ async def version() -> dict[str, str]:
 @open_router.get("/metrics", tags=["server"], include_in_schema=False)
 async def metrics(request: Request) -> RawResponse:
     return RawResponse(request.app.state.metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
-
-
-async def _until_disconnect(request: Request, work: Awaitable[T]) -> T:
-    """Run a whole-answer request, cancelling it (and so aborting its engine requests) if
-    the client hangs up first."""
-    task = asyncio.ensure_future(work)
-    hung_up = False
-
-    async def watch() -> None:
-        nonlocal hung_up
-        while not task.done():
-            if (await request.receive())["type"] == "http.disconnect":
-                hung_up = True
-                task.cancel()
-                return
-
-    watcher = asyncio.create_task(watch())
-    try:
-        return await task
-    except asyncio.CancelledError:
-        if hung_up:
-            raise ClientDisconnected from None
-        raise
-    finally:
-        watcher.cancel()
 
 
 @router.get("/v1/sampling/presets", tags=["sampling"])

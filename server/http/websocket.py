@@ -16,7 +16,6 @@ from starlette.types import Message
 
 from server.http.auth import owner_of
 from server.http.error_handlers import validation_error
-from server.http.routes import off_loop
 from server.http.runtime import Runtime, Services
 from server.protocol.errors import APIError, internal_error
 from server.protocol.responses import Response, ResponseCreateRequest
@@ -113,12 +112,10 @@ async def _answer(
     one did not finish)."""
     services = _services(socket.app.state.runtime)
     responses = services.responses
-    continued, turn = await responses.keeper.begin(body, owner, recent, "websocket")
-    request, prepared = await off_loop(responses.prepare, continued)
-    turn = responses.keeper.answered(turn, request)
+    begun = await responses.begin(body, owner, recent, "websocket")
     release = socket.app.state.admission.admit(1, "input")
     try:
-        events = responses.stream(request, prepared, turn)
+        events = responses.stream(begun)
         try:
             async for event in events:
                 data = event.data
@@ -127,7 +124,7 @@ async def _answer(
                 await socket.send_text(data)
                 if event.type in TERMINAL:
                     final = Response.model_validate(json.loads(event.data)["response"])
-                    recent = turn.record(final)
+                    recent = begun.turn.record(final)
         finally:
             await events.aclose()
     finally:

@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from typing import Literal
 
 from server.protocol.chat import (
     ChatCompletionRequest,
@@ -39,6 +41,7 @@ from server.protocol.tools import MAX_CALLS_PER_MESSAGE, FunctionCall, MessageTo
 from server.services.background import Outcome, Run, Runs
 from server.services.chat import ChatCompletions, FieldNames, PreparedChat
 from server.services.ids import new_id, now
+from server.services.off_loop import off_loop
 from server.services.response_events import ResponseEvents, StreamEvent
 from server.services.stored import Keeper, Turn, interrupted
 from server.services.usage import CachedTokens
@@ -193,11 +196,34 @@ def truncated(request: ResponseCreateRequest) -> ResponseCreateRequest | None:
 TERMINAL = ("response.completed", "response.incomplete")
 
 
+@dataclass(frozen=True)
+class Begun:
+    """A Responses request ready to answer: as answered (continued, maybe truncated), its
+    prompt, and its turn (id, owner, what it stores)."""
+
+    request: ResponseCreateRequest
+    prepared: PreparedChat
+    turn: Turn
+
+
 class Responses:
     def __init__(self, chat: ChatCompletions, keeper: Keeper, runs: Runs) -> None:
         self._chat = chat
         self.keeper = keeper
         self.runs = runs
+
+    async def begin(
+        self,
+        body: ResponseCreateRequest,
+        owner: str,
+        recent: StoredResponse | None = None,
+        transport: Literal["http", "websocket"] = "http",
+    ) -> Begun:
+        """What every transport does before answering: the stored context read with the
+        caller's key, the prompt prepared off the event loop, the turn as answered."""
+        continued, turn = await self.keeper.begin(body, owner, recent, transport)
+        request, prepared = await off_loop(self.prepare, continued)
+        return Begun(request, prepared, self.keeper.answered(turn, request))
 
     def prepare(self, request: ResponseCreateRequest) -> tuple[ResponseCreateRequest, PreparedChat]:
         """With `truncation: "auto"` an input too long for the context loses its oldest
@@ -275,9 +301,8 @@ class Responses:
             namespace=namespace,
         )
 
-    async def create(
-        self, request: ResponseCreateRequest, prepared: PreparedChat, turn: Turn
-    ) -> Response:
+    async def create(self, begun: Begun) -> Response:
+        request, prepared, turn = begun.request, begun.prepared, begun.turn
         completion = await self._chat.complete(prepared)
         choice = completion.choices[0]
         status = "incomplete" if choice.finish_reason == "length" else "completed"
@@ -308,11 +333,10 @@ class Responses:
         await self.keeper.save(turn, response)
         return response
 
-    async def stream(
-        self, request: ResponseCreateRequest, prepared: PreparedChat, turn: Turn
-    ) -> AsyncIterator[StreamEvent]:
+    async def stream(self, begun: Begun) -> AsyncIterator[StreamEvent]:
         """The Responses event sequence the OpenAI SDK's stream helpers accumulate; a kept
         response is written before its last event, so whoever sees it can read it back."""
+        request, prepared, turn = begun.request, begun.prepared, begun.turn
         response_id, created = turn.id, now()
         out = ResponseEvents(
             lambda piece: self._call_item(prepared, piece.id, piece.name, "", "in_progress")
@@ -364,14 +388,11 @@ class Responses:
         yield out.event(kind, response=final)
 
     async def start_background(
-        self,
-        request: ResponseCreateRequest,
-        prepared: PreparedChat,
-        turn: Turn,
-        release: Callable[[], None],
+        self, begun: Begun, release: Callable[[], None]
     ) -> tuple[Response, Run]:
         """Stored as queued, then answered in a task of its own; its start and its end
         (answered, failed, cancelled, or cut short by a shutdown) are written over the row."""
+        request, prepared, turn = begun.request, begun.prepared, begun.turn
         queued = self._response(request, prepared, turn, now(), [], None, None)
         queued.status = "queued"
         await self.keeper.save(turn, queued)
@@ -398,7 +419,7 @@ class Responses:
             polled status does; its row is kept fresh while it runs."""
             beating = asyncio.create_task(self.keeper.keep_alive(turn.id))
             try:
-                async for event in self.stream(request, prepared, turn):
+                async for event in self.stream(begun):
                     if event.type == "response.in_progress":
                         started = queued.model_copy(update={"status": "in_progress"})
                         await self.keeper.save(turn, started)

@@ -14,7 +14,7 @@ from server.sampling.outputs import ChoiceOutput
 from server.sampling.params import EffectiveSampling, OutputRequest, resolve
 from server.services.background import Runs
 from server.services.chat import PreparedChat
-from server.services.responses import Responses
+from server.services.responses import Begun, Responses
 from server.services.stored import Keeper
 from server.settings import SamplingDefaults
 from server.store.database import Retention
@@ -55,7 +55,8 @@ async def events(chat: FakeChat, tools: bool) -> list[dict]:
     keeper = Keeper(None, Retention(1.0, 1))
     request, turn = await keeper.begin(body, owner="")
     responses = Responses(chat, keeper, Runs())  # type: ignore[arg-type]
-    stream = [event async for event in responses.stream(request, prepared(tools), turn)]
+    begun = Begun(request, prepared(tools), turn)
+    stream = [event async for event in responses.stream(begun)]
     for event in stream:
         assert event.sse == f"event: {event.type}\ndata: {event.data}\n\n"
     return [json.loads(event.data) for event in stream]
