@@ -42,6 +42,12 @@ COMMANDS = {
     "sampler_cost": Command(
         "bench.sampler_cost", "throughput with and without DRY and the truncations, 16 streams"
     ),
+    "sampler_differential": Command(
+        "bench.sampler_differential", "each sampler against llama.cpp's own, same logits"
+    ),
+    "compaction": Command(
+        "bench.compaction", "prompt tokens before/after compaction; does the answer survive"
+    ),
     "stored_responses": Command(
         "bench.stored_responses", "previous_response_id vs resending; store latency, 16 clients"
     ),

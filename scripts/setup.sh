@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Set up .venv with the CPU stack and prepare the embedded model. Idempotent: a second run
-# with nothing changed returns in about a second. SETUP_EXTRAS picks the extras (default
-# "cpu,dev"; serve.sh and the CPU Docker image use "cpu"); extras installed before are kept.
-# SETUP_PIP=1 installs with pip instead of uv; SETUP_MODEL=0 skips the model's conversion.
+# with nothing changed returns in about a second.
+# Environment:
+#   SETUP_EXTRAS  the project's extras to install (serve.sh and the CPU Docker image: cpu);
+#                 extras installed before are kept
+#   SETUP_MODEL   0: skip the embedded model's conversion (the server's first start does it)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -5,6 +5,10 @@
 # be had, by pip. uv gets pip's configuration (find-links, indexes, constraints) from scripts/uv_pip.py,
 # so both see the same packages. PyPI has no "+cpu" builds of torch; the PyTorch CPU index
 # does (a machine with the wheel on local disk or in its configured indexes needs no index).
+# Environment:
+#   SETUP_PIP     1: install with pip instead of uv
+#   PYTHON        the Python a new environment is created with
+#   TORCH_INDEX   the index the CPU torch comes from when the configured ones lack it
 TORCH=torch==2.13.0+cpu
 TORCH_INDEX=${TORCH_INDEX:-https://download.pytorch.org/whl/cpu}
 UV=uv==0.13.9

@@ -7,7 +7,11 @@
 # (server/engine/device.py), not a traceback. Writes docs/results/gpu_image_rehearsal.json and
 # deletes the side environment (several GB of CUDA wheels) afterwards. Exits 1 if a step failed.
 #
-#     scripts/gpu/rehearse_image.sh    # REHEARSAL_VENV=/tmp/gpu-image-venv REHEARSAL_PYTHON=python3.12
+#     scripts/gpu/rehearse_image.sh
+#
+# Environment:
+#   REHEARSAL_VENV    the side environment (deleted afterwards)
+#   REHEARSAL_PYTHON  the Python it is created with (the image's version)
 set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 1
 

@@ -4,6 +4,8 @@
 # the version its README was last tested with) and Phi-3's vocabulary (llama.cpp's
 # ggml-vocab-phi-3.gguf, from llama-cpp-python's source distribution on PyPI). Idempotent;
 # prints the vocabulary's path last.
+# Environment:
+#   SAMPLING_SERVER_CACHE_DIR  where the vocabulary is kept: the server's cache directory
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 

@@ -14,7 +14,15 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from server.engine.engine import Engine
-from server.http import error_handlers, playground, responses, websocket
+from server.http import (
+    compaction,
+    conversations,
+    error_handlers,
+    input_tokens,
+    playground,
+    responses,
+    websocket,
+)
 from server.http.admission import Admission
 from server.http.middleware import ServerMiddleware
 from server.http.routes import open_router, router
@@ -118,7 +126,10 @@ def create_app(
     error_handlers.install(app)
     app.include_router(open_router)
     app.include_router(router)
+    app.include_router(compaction.router)
     app.include_router(responses.router)
+    app.include_router(input_tokens.router)
+    app.include_router(conversations.router)
     app.include_router(websocket.router)
     app.include_router(playground.router)
     if settings.cors_origins:

@@ -5,13 +5,14 @@ from __future__ import annotations
 from importlib.metadata import version as package_version
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import JSONResponse
 from fastapi.responses import Response as RawResponse
 from prometheus_client import CONTENT_TYPE_LATEST
 from vllm import __version__ as vllm_version
 
 from server.http.auth import require_api_key
+from server.http.openapi import errors
 from server.http.runtime import Runtime, Services
 from server.http.streaming import admit, event_stream, whole
 from server.protocol.chat import ChatCompletion, ChatCompletionRequest
@@ -29,7 +30,8 @@ from server.protocol.tokenize import (
 from server.services.checks import check_model
 from server.services.off_loop import off_loop
 
-router = APIRouter(dependencies=[Depends(require_api_key)])
+router = APIRouter(dependencies=[Depends(require_api_key)], responses=errors(401))
+STREAMED = {200: {"content": {"text/event-stream": {}}}}
 open_router = APIRouter()
 
 
@@ -73,13 +75,16 @@ async def health(runtime: Annotated[Runtime, Depends(_runtime)]) -> JSONResponse
     return JSONResponse({"status": "ok"})
 
 
-@router.get("/v1/models", tags=["models"])
+@router.get("/v1/models", tags=["models"], responses=errors(503))
 async def list_models(services: ServicesDep) -> ModelList:
     return ModelList(data=[services.model_card()])
 
 
-@router.get("/v1/models/{model_id:path}", tags=["models"])
-async def retrieve_model(model_id: str, services: ServicesDep) -> Model:
+@router.get("/v1/models/{model_id:path}", tags=["models"], responses=errors(404, 503))
+async def retrieve_model(
+    model_id: Annotated[str, Path(description="The model's id; only the served one is found.")],
+    services: ServicesDep,
+) -> Model:
     check_model(model_id, services.engine.info)
     return services.model_card()
 
@@ -88,7 +93,7 @@ async def retrieve_model(model_id: str, services: ServicesDep) -> Model:
     "/v1/chat/completions",
     tags=["chat"],
     response_model=ChatCompletion,
-    responses={200: {"content": {"text/event-stream": {}}}},
+    responses={**STREAMED, **errors(400, 404, 413, 429, 503)},
 )
 async def create_chat_completion(
     body: ChatCompletionRequest, services: ServicesDep, request: Request
@@ -104,7 +109,7 @@ async def create_chat_completion(
     "/v1/completions",
     tags=["completions"],
     response_model=Completion,
-    responses={200: {"content": {"text/event-stream": {}}}},
+    responses={**STREAMED, **errors(400, 404, 413, 429, 503)},
 )
 async def create_completion(body: CompletionRequest, services: ServicesDep, request: Request):
     fanout, param = body.prompt_count() * body.n, "n" if body.n > 1 else "prompt"
@@ -116,18 +121,18 @@ async def create_completion(body: CompletionRequest, services: ServicesDep, requ
     return await whole(request, services.completions.complete(prepared), release)
 
 
-@router.post("/v1/tokenize", tags=["tokenization"])
+@router.post("/v1/tokenize", tags=["tokenization"], responses=errors(400, 404, 413, 503))
 async def tokenize(body: TokenizeRequest, services: ServicesDep) -> TokenizeResponse:
     """Token ids and strings with the model's own tokenizer (and chat template for messages)."""
     return await off_loop(services.tokenization.tokenize, body)
 
 
-@router.post("/v1/detokenize", tags=["tokenization"])
+@router.post("/v1/detokenize", tags=["tokenization"], responses=errors(400, 404, 413, 503))
 async def detokenize(body: DetokenizeRequest, services: ServicesDep) -> DetokenizeResponse:
     return await off_loop(services.tokenization.detokenize, body)
 
 
-@router.post("/v1/sampling/inspect", tags=["sampling"])
+@router.post("/v1/sampling/inspect", tags=["sampling"], responses=errors(400, 404, 413, 429, 503))
 async def inspect_sampling(
     body: InspectRequest, services: ServicesDep, request: Request
 ) -> Inspection:

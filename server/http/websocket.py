@@ -112,9 +112,9 @@ async def _answer(
     one did not finish)."""
     services = _services(socket.app.state.runtime)
     responses = services.responses
-    begun = await responses.begin(body, owner, recent, "websocket")
     release = socket.app.state.admission.admit(1, "input")
     try:
+        begun = await responses.begin(body, owner, recent, "websocket")
         events = responses.stream(begun)
         try:
             async for event in events:

@@ -36,6 +36,7 @@ from server.protocol.tools import (
     CallId,
     ChatToolChoice,
     ChatTools,
+    CustomToolCall,
     DeltaToolCall,
     MessageToolCalls,
     ToolCall,
@@ -43,46 +44,54 @@ from server.protocol.tools import (
 
 
 class TextContentPart(ContentPart):
-    type: Literal["text"]
-    text: StrictStr
+    type: Literal["text"] = Field(description="A text part.")
+    text: StrictStr = Field(description="The text.")
 
 
 class RefusalContentPart(APIModel):
     """An assistant's earlier refusal, as the SDK sends a message back."""
 
-    type: Literal["refusal"]
-    refusal: StrictStr
+    type: Literal["refusal"] = Field(description="A refusal part.")
+    refusal: StrictStr = Field(description="The refusal's text; the model reads it as text.")
 
 
 class ImageURL(APIModel):
-    url: StrictStr
-    detail: Literal["auto", "low", "high"] | None = None
+    url: StrictStr = Field(description="The image's URL or data URL.")
+    detail: Literal["auto", "low", "high"] | None = Field(
+        None, description="The image's detail level."
+    )
 
 
 class ImageContentPart(ContentPart):
-    type: Literal["image_url"]
-    image_url: ImageURL
+    """Refused: the model reads text only."""
+
+    type: Literal["image_url"] = Field(description="An image part (refused: text only).")
+    image_url: ImageURL = Field(description="The image.")
 
 
 class InputAudio(APIModel):
-    data: StrictStr
-    format: StrictStr
+    data: StrictStr = Field(description="Base64-encoded audio.")
+    format: StrictStr = Field(description="The audio's encoding (wav, mp3).")
 
 
 class AudioContentPart(ContentPart):
-    type: Literal["input_audio"]
-    input_audio: InputAudio
+    """Refused: the model reads text only."""
+
+    type: Literal["input_audio"] = Field(description="An audio part (refused: text only).")
+    input_audio: InputAudio = Field(description="The audio.")
 
 
 class FileData(APIModel):
-    file_data: StrictStr | None = None
-    file_id: StrictStr | None = None
-    filename: StrictStr | None = None
+    file_data: StrictStr | None = Field(None, description="The file's content, base64-encoded.")
+    file_id: StrictStr | None = Field(None, description="An uploaded file's id.")
+    filename: StrictStr | None = Field(None, description="The file's name.")
 
 
 class FileContentPart(ContentPart):
-    type: Literal["file"]
-    file: FileData
+    """Refused: the model reads text only."""
+
+    type: Literal["file"] = Field(description="A file part (refused: text only).")
+    file: FileData = Field(description="The file.")
 
 
 MessagePart = Annotated[
@@ -94,26 +103,48 @@ READABLE_PARTS = (TextContentPart, RefusalContentPart)
 
 
 class AssistantAudio(APIModel):
-    id: StrictStr
+    id: StrictStr = Field(description="The id of an earlier audio answer.")
 
 
 class LegacyFunctionCall(APIModel):
-    name: StrictStr
-    arguments: StrictStr
+    name: StrictStr = Field(description="The called function's name.")
+    arguments: StrictStr = Field(description="The call's arguments, as JSON text.")
 
 
 class ChatMessage(APIModel):
-    role: Literal["system", "developer", "user", "assistant", "tool", "function"]
-    content: str | list[MessagePart] | None = None
-    name: str | None = None
-    tool_calls: MessageToolCalls | None = None
-    tool_call_id: CallId | None = None
+    role: Literal["system", "developer", "user", "assistant", "tool", "function"] = Field(
+        description="Who wrote the message; `function` is refused (deprecated: use `tool`)."
+    )
+    content: str | list[MessagePart] | None = Field(
+        None,
+        description="The message's text, or its parts (text and refusal parts are read; "
+        "image, audio and file parts are refused).",
+    )
+    name: str | None = Field(
+        None,
+        description="The author's name, handed to the chat template; on a tool message, the "
+        "called tool's name.",
+    )
+    tool_calls: MessageToolCalls | None = Field(
+        None, description="The tool calls an assistant message made."
+    )
+    tool_call_id: CallId | None = Field(
+        None, description="The call a tool message answers (required on tool messages)."
+    )
     # What the SDK sends back when a client appends our answer's message as it is.
-    refusal: str | None = None
-    annotations: list[dict[str, Any]] | None = None
+    refusal: str | None = Field(
+        None, description="An answer's refusal, as the SDK sends the message back: not read."
+    )
+    annotations: list[dict[str, Any]] | None = Field(
+        None, description="An answer's annotations, as the SDK sends the message back: not read."
+    )
     # Refused when set (an earlier audio answer, the deprecated function call).
-    audio: AssistantAudio | None = None
-    function_call: LegacyFunctionCall | None = None
+    audio: AssistantAudio | None = Field(
+        None, description="An earlier audio answer: refused (no audio here)."
+    )
+    function_call: LegacyFunctionCall | None = Field(
+        None, description="Deprecated by OpenAI: refused; use `tool_calls`."
+    )
 
     @model_validator(mode="after")
     def _tool_fields(self) -> ChatMessage:
@@ -137,22 +168,31 @@ class ChatMessage(APIModel):
 
 class JSONSchema(APIModel):
     name: SchemaName
-    description: str | None = None
-    schema_: JSONSchemaBody = Field(default_factory=dict, alias="schema")
-    strict: bool | None = None
+    description: str | None = Field(
+        None, description="What the format is for; the model is not shown it."
+    )
+    schema_: JSONSchemaBody = Field(
+        default_factory=dict,
+        alias="schema",
+        description="The JSON Schema the answer follows, enforced by constrained decoding "
+        "(nested up to 32 levels).",
+    )
+    strict: bool | None = Field(
+        None, description="No effect: the schema is always enforced, not only when strict."
+    )
 
 
 class ResponseFormatText(APIModel):
-    type: Literal["text"]
+    type: Literal["text"] = Field(description="Plain text: no constraint.")
 
 
 class ResponseFormatJSONObject(APIModel):
-    type: Literal["json_object"]
+    type: Literal["json_object"] = Field(description="Any JSON object.")
 
 
 class ResponseFormatJSONSchema(APIModel):
-    type: Literal["json_schema"]
-    json_schema: JSONSchema
+    type: Literal["json_schema"] = Field(description="JSON that follows `json_schema`.")
+    json_schema: JSONSchema = Field(description="The schema and its name.")
 
 
 ResponseFormat = Annotated[
@@ -162,44 +202,74 @@ ResponseFormat = Annotated[
 
 
 class PredictionContent(APIModel):
-    type: Literal["content"]
-    content: StrictStr | list[TextContentPart]
+    type: Literal["content"] = Field(description="Predicted content.")
+    content: StrictStr | list[TextContentPart] = Field(
+        description="The text the answer is expected to hold."
+    )
 
 
 class AudioOutput(APIModel):
-    voice: StrictStr | dict[str, StrictStr]
-    format: StrictStr
+    voice: StrictStr | dict[str, StrictStr] = Field(description="The voice to speak with.")
+    format: StrictStr = Field(description="The audio's encoding.")
 
 
 class UserLocation(APIModel):
-    type: Literal["approximate"]
-    approximate: dict[str, StrictStr]
+    type: Literal["approximate"] = Field(description="An approximate location.")
+    approximate: dict[str, StrictStr] = Field(description="City, region, country, timezone.")
 
 
 class WebSearchOptions(APIModel):
-    user_location: UserLocation | None = None
-    search_context_size: Literal["low", "medium", "high"] | None = None
+    user_location: UserLocation | None = Field(None, description="Where the user is.")
+    search_context_size: Literal["low", "medium", "high"] | None = Field(
+        None, description="How much of the search results to read."
+    )
 
 
 class ChatCompletionRequest(SamplingFields, NoEffectFields):
-    messages: list[ChatMessage] = Field(min_length=1)
+    messages: list[ChatMessage] = Field(
+        min_length=1, description="The conversation so far, rendered by the model's template."
+    )
     max_tokens: MaxTokens | None = None
     max_completion_tokens: MaxTokens | None = None
-    logprobs: StrictBool = False
-    top_logprobs: Integer | None = Field(None, ge=0, le=20)
-    response_format: ResponseFormat | None = None
+    logprobs: StrictBool = Field(
+        False, description="Return the log probability of each answer token."
+    )
+    top_logprobs: Integer | None = Field(
+        None,
+        ge=0,
+        le=20,
+        description="How many of the most likely tokens to list at each position, with their "
+        "log probabilities (needs logprobs: true).",
+    )
+    response_format: ResponseFormat | None = Field(
+        None,
+        description="The answer's format: text, any JSON object, or JSON that follows a "
+        "schema, enforced by constrained decoding.",
+    )
     tools: ChatTools | None = None
-    tool_choice: ChatToolChoice | None = None
-    parallel_tool_calls: StrictBool = True
+    tool_choice: ChatToolChoice | None = Field(
+        None,
+        description="none, auto (the default with tools), required, a named tool, or "
+        "allowed_tools: which of the tools the model may or must call.",
+    )
+    parallel_tool_calls: StrictBool = Field(
+        True, description="Whether the model may call several tools in one answer."
+    )
     # Without effect on this model (docs/api/compatibility.md): it does not reason, speaks text
     # at one length, predicts nothing and searches nothing.
-    modalities: list[Literal["text", "audio"]] | None = None
+    modalities: list[Literal["text", "audio"]] | None = Field(
+        None, description='The output types: ["text"] (audio is refused).'
+    )
     reasoning_effort: ReasoningEffort | None = None
     verbosity: Verbosity | None = None
-    prediction: PredictionContent | None = None
-    web_search_options: WebSearchOptions | None = None
-    audio: AudioOutput | None = None  # refused when set: no audio out
-    moderation: dict[str, Any] | None = None  # refused when set: nothing moderates here
+    prediction: PredictionContent | None = Field(
+        None, description="No effect: no predicted-output speed-up; the answer is the same."
+    )
+    web_search_options: WebSearchOptions | None = Field(
+        None, description="No effect: the model searches nothing."
+    )
+    audio: AudioOutput | None = Field(None, description="Refused: no audio out.")
+    moderation: dict[str, Any] | None = Field(None, description="Refused: nothing moderates here.")
 
     @model_validator(mode="before")
     @classmethod
@@ -246,7 +316,7 @@ class ChatCompletionMessage(BaseModel):
     content: str | None
     refusal: None = None
     annotations: list[None] = Field(default_factory=list)  # no web search: none
-    tool_calls: list[ToolCall] | None = None
+    tool_calls: list[ToolCall | CustomToolCall] | None = None
 
     @model_serializer(mode="wrap")
     def _tool_calls_only_when_called(self, handler: Any) -> dict[str, Any]:

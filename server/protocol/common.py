@@ -23,6 +23,7 @@ from server.protocol.fields import (
     DryBreakers,
     DryMultiplier,
     DryPenaltyLastN,
+    FrequencyPenalty,
     Integer,
     LogitBias,
     Metadata,
@@ -31,8 +32,9 @@ from server.protocol.fields import (
     Mirostat,
     MirostatEta,
     MirostatTau,
-    Penalty,
-    Probability,
+    ModelId,
+    PresencePenalty,
+    Preset,
     RepetitionPenalty,
     Seed,
     ServiceTier,
@@ -42,16 +44,30 @@ from server.protocol.fields import (
     TopK,
     TopNSigma,
     TopP,
+    TypicalP,
+    XtcProbability,
     XtcThreshold,
 )
-from server.protocol.presets import PresetName
+
+
+def _describe_optional_fields(schema: dict[str, Any]) -> None:
+    """A description written once on a shared type (server/protocol/fields.py) lands on the
+    non-null member of an optional field's `anyOf`; it is lifted onto the property, where
+    /docs and generated clients read it."""
+    for field in schema.get("properties", {}).values():
+        members = field.get("anyOf", [])
+        if "description" in field or len(members) != 2 or {"type": "null"} not in members:
+            continue
+        typed = next(member for member in members if member != {"type": "null"})
+        if "description" in typed:
+            field["description"] = typed.pop("description")
 
 
 class APIModel(BaseModel):
     """Requests refuse unknown fields, as OpenAI does, so a typo never passes silently. A
     null means the field's default, as in OpenAI's spec (`"n": null` is one choice)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_describe_optional_fields)
 
     @model_validator(mode="before")
     @classmethod
@@ -119,25 +135,42 @@ class ContentPart(APIModel):
     """A part of a message; a prompt-cache breakpoint has no effect (vLLM caches every
     prefix by itself)."""
 
-    prompt_cache_breakpoint: dict[str, Any] | None = None
+    prompt_cache_breakpoint: dict[str, Any] | None = Field(
+        None, description="No effect: vLLM caches every prefix by itself."
+    )
 
 
 class NoEffectFields(APIModel):
     """Fields of chat and Responses accepted without effect here (docs/api/compatibility.md):
     nothing is stored, tiered, cached by key or screened; metadata is only echoed."""
 
-    store: StrictBool | None = None
+    store: StrictBool | None = Field(
+        None,
+        description="Responses: whether the response is kept (for GET, previous_response_id "
+        "and background; left out: kept unless the server runs with --no-store, where true is "
+        "refused). Chat and compaction: no effect, nothing is stored.",
+    )
     metadata: Metadata | None = None
     service_tier: ServiceTier | None = None
-    prompt_cache_key: StrictStr | None = None
-    prompt_cache_retention: Literal["in_memory", "in-memory", "24h"] | None = None
-    prompt_cache_options: dict[str, Any] | None = None
-    safety_identifier: StrictStr | None = None
+    prompt_cache_key: StrictStr | None = Field(
+        None, description="No effect: vLLM's prefix cache works without a key."
+    )
+    prompt_cache_retention: Literal["in_memory", "in-memory", "24h"] | None = Field(
+        None, description="No effect: vLLM's prefix cache keeps what its memory holds."
+    )
+    prompt_cache_options: dict[str, Any] | None = Field(
+        None, description="No effect: vLLM's prefix cache works without options."
+    )
+    safety_identifier: StrictStr | None = Field(
+        None, description="No effect: no abuse screening here."
+    )
 
 
 class StreamOptions(APIModel):
-    include_usage: StrictBool = False
-    include_obfuscation: StrictBool = True  # no effect: nothing here is padded
+    include_usage: StrictBool = Field(
+        False, description="Send one more chunk before `[DONE]` with the whole request's usage."
+    )
+    include_obfuscation: StrictBool = Field(True, description="No effect: nothing is padded.")
 
 
 class SamplingKnobs(RequestModel):
@@ -145,28 +178,32 @@ class SamplingKnobs(RequestModel):
     repetition_penalty, ignore_eos and preset are this server's extensions (the SDK sends
     them through `extra_body`)."""
 
-    model: str
-    preset: PresetName | None = None
+    model: ModelId
+    preset: Preset | None = None
     temperature: Temperature | None = None
     top_p: TopP | None = None
     top_k: TopK | None = None
     min_p: MinP | None = None
-    presence_penalty: Penalty | None = None
-    frequency_penalty: Penalty | None = None
+    presence_penalty: PresencePenalty | None = None
+    frequency_penalty: FrequencyPenalty | None = None
     repetition_penalty: RepetitionPenalty | None = None
     logit_bias: LogitBias | None = None
     seed: Seed | None = None
-    ignore_eos: StrictBool = False
+    ignore_eos: StrictBool = Field(
+        False,
+        description="vLLM's extension: the end-of-text token does not end the answer, which "
+        "runs to its token limit (for benchmarks).",
+    )
     # The samplers vLLM lacks, with llama.cpp's names (docs/api/sampling.md).
     dry_multiplier: DryMultiplier | None = None
     dry_base: DryBase | None = None
     dry_allowed_length: DryAllowedLength | None = None
     dry_penalty_last_n: DryPenaltyLastN | None = None
     dry_sequence_breakers: DryBreakers | None = None
-    xtc_probability: Probability | None = None
+    xtc_probability: XtcProbability | None = None
     xtc_threshold: XtcThreshold | None = None
     top_n_sigma: TopNSigma | None = None
-    typical_p: Probability | None = None
+    typical_p: TypicalP | None = None
     mirostat: Mirostat | None = None
     mirostat_tau: MirostatTau | None = None
     mirostat_eta: MirostatEta | None = None
@@ -175,17 +212,32 @@ class SamplingKnobs(RequestModel):
 class SamplingFields(SamplingKnobs):
     """What chat and completions add: several choices, stop strings, streaming."""
 
-    n: Integer = Field(1, ge=1, le=128)
-    stop: Stop | None = None
-    stream: StrictBool = False
-    stream_options: StreamOptions | None = None
-    user: str | None = None
+    n: Integer = Field(
+        1,
+        ge=1,
+        le=128,
+        description="How many choices to generate for each prompt; choice i samples with seed + i.",
+    )
+    stop: Stop | None = Field(
+        None,
+        description="Up to 16 strings (OpenAI allows 4) at which the answer ends; the string "
+        "itself is left out of the text.",
+    )
+    stream: StrictBool = Field(
+        False, description="Send the answer as server-sent events, as it is written."
+    )
+    stream_options: StreamOptions | None = Field(
+        None, description="Options of a streamed answer (only with stream: true)."
+    )
+    user: str | None = Field(None, description="No effect: no abuse screening here.")
     # vLLM's own extensions, as its server takes them (a client written for it just works).
     min_tokens: MinTokens = 0
     stop_token_ids: StopTokenIds | None = None
     bad_words: BadWords | None = None
     allowed_token_ids: AllowedTokenIds | None = None
-    include_stop_str_in_output: StrictBool = False
+    include_stop_str_in_output: StrictBool = Field(
+        False, description="vLLM's extension: the matched stop string stays at the end of the text."
+    )
 
     def stop_list(self) -> list[str]:
         """The stop strings; an empty one stops nothing (OpenAI's spec allows it)."""

@@ -19,12 +19,31 @@ DOCUMENT_BOUNDARY = "<|endoftext|>"
 
 
 class CompletionRequest(SamplingFields):
-    prompt: Prompt = DOCUMENT_BOUNDARY
-    max_tokens: Integer = Field(16, ge=0, le=MAX_TOKENS)
-    logprobs: Integer | None = Field(None, ge=0, le=20)
-    echo: StrictBool = False
-    best_of: Integer = Field(1, ge=0, le=20)
-    suffix: StrictStr | None = None
+    prompt: Prompt = Field(
+        DOCUMENT_BOUNDARY,
+        description="The prompt or prompts: a string, strings, token ids, or lists of token "
+        "ids (each one prompt); left out, the document boundary <|endoftext|>.",
+    )
+    max_tokens: Integer = Field(
+        16,
+        ge=0,
+        le=MAX_TOKENS,
+        description="The most tokens each choice may have; 0 only with echo (scoring the prompt).",
+    )
+    logprobs: Integer | None = Field(
+        None,
+        ge=0,
+        le=20,
+        description="Return each token's log probability and this many most likely tokens "
+        "at each position (the legacy shape).",
+    )
+    echo: StrictBool = Field(
+        False, description="Return the prompt before the completion (with its logprobs)."
+    )
+    best_of: Integer = Field(
+        1, ge=0, le=20, description="Only 1 or n: vLLM has no best-of (another is a 400)."
+    )
+    suffix: StrictStr | None = Field(None, description="Refused: no fill-in-the-middle here.")
 
     @model_validator(mode="after")
     def _refused(self) -> CompletionRequest:

@@ -4,17 +4,21 @@ HTTP."""
 
 from __future__ import annotations
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 
 class ErrorDetail(BaseModel):
-    message: str
-    type: str
-    param: str | None = None
-    code: str | None = None
+    message: str = Field(description="What is wrong, for a person to read.")
+    type: str = Field(description="The error's class: invalid_request_error, server_error...")
+    param: str | None = Field(
+        None, description="The field at fault, by its path (messages[0].content), if one is."
+    )
+    code: str | None = Field(None, description="A stable code for programs, if one applies.")
 
 
 class ErrorResponse(BaseModel):
+    """OpenAI's error envelope: every error this server answers has this shape."""
+
     error: ErrorDetail
 
 

@@ -8,6 +8,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BeforeValidator, Field, StrictInt, StrictStr
 
+from server.protocol.presets import PresetName
+
 # vLLM serialises a seed as a 64-bit integer; choice i of n draws with seed + i, folded back
 # into the unsigned range (server/sampling/params.py), so every signed 64-bit seed works.
 SEED_MIN = -(2**63)
@@ -40,59 +42,254 @@ def _integral(value: Any) -> Any:
 INTEGRAL = BeforeValidator(_integral)
 # After the bounds in an Annotated alias, so that /openapi.json shows them as JSON Schema's.
 Integer = Annotated[StrictInt, INTEGRAL]
-Temperature = Annotated[float, Field(ge=0.0, le=2.0)]
+# The descriptions below are what /openapi.json says of every field of these types.
+ModelId = Annotated[
+    str, Field(description="The served model's id (GET /v1/models); another one is a 404.")
+]
+Temperature = Annotated[
+    float,
+    Field(
+        ge=0.0,
+        le=2.0,
+        description="Sampling temperature: higher is more random, 0 is greedy (the most "
+        "likely token every time). Left out: the preset's, else the server's default.",
+    ),
+]
 # 0 keeps only the most likely token (OpenAI allows it; vLLM needs > 0: server/sampling/params.py).
-TopP = Annotated[float, Field(ge=0.0, le=1.0)]
-TopK = Annotated[StrictInt, Field(ge=-1, le=TOKEN_ID_MAX, description="-1 or 0: off."), INTEGRAL]
-MinP = Annotated[float, Field(ge=0.0, le=1.0)]
+TopP = Annotated[
+    float,
+    Field(
+        ge=0.0,
+        le=1.0,
+        description="Nucleus sampling: only the most likely tokens whose probabilities add up "
+        "to top_p are kept (0: the most likely one). Left out: as for temperature.",
+    ),
+]
+TopK = Annotated[
+    StrictInt,
+    Field(
+        ge=-1,
+        le=TOKEN_ID_MAX,
+        description="This server's extension: only the k most likely tokens are kept; -1 or "
+        "0: off.",
+    ),
+    INTEGRAL,
+]
+MinP = Annotated[
+    float,
+    Field(
+        ge=0.0,
+        le=1.0,
+        description="This server's extension: tokens less likely than min_p times the most "
+        "likely one are dropped; 0: off.",
+    ),
+]
 Penalty = Annotated[float, Field(ge=-2.0, le=2.0)]
-RepetitionPenalty = Annotated[float, Field(gt=0.0, le=2.0)]
-Seed = Annotated[StrictInt, Field(ge=SEED_MIN, le=SEED_MAX), INTEGRAL]
-MaxTokens = Annotated[StrictInt, Field(ge=1, le=MAX_TOKENS), INTEGRAL]
+PresencePenalty = Annotated[
+    Penalty,
+    Field(
+        description="Positive values lower the logit of every token already in the text, "
+        "once, so the model moves to new topics. Left out: 0."
+    ),
+]
+FrequencyPenalty = Annotated[
+    Penalty,
+    Field(
+        description="Positive values lower a token's logit by how often it is already in the "
+        "text, so the model repeats itself less. Left out: 0."
+    ),
+]
+RepetitionPenalty = Annotated[
+    float,
+    Field(
+        gt=0.0,
+        le=2.0,
+        description="vLLM's extension: the logits of tokens already in the prompt or the "
+        "answer are divided (positive) or multiplied (negative) by it; 1: off.",
+    ),
+]
+Seed = Annotated[
+    StrictInt,
+    Field(
+        ge=SEED_MIN,
+        le=SEED_MAX,
+        description="The same seed, prompt and parameters give the same text on servers with "
+        "the same system_fingerprint (choice i samples with seed + i); left out: a random one.",
+    ),
+    INTEGRAL,
+]
+MaxTokens = Annotated[
+    StrictInt,
+    Field(
+        ge=1,
+        le=MAX_TOKENS,
+        description="The most tokens the answer may have; left out: up to the end of the "
+        "model's context.",
+    ),
+    INTEGRAL,
+]
 TokenId = Annotated[StrictInt, Field(ge=0, le=TOKEN_ID_MAX), INTEGRAL]
 TokenIdKey = Annotated[str, Field(pattern=r"^(0|[1-9][0-9]{0,9})$")]
 LogitBias = Annotated[
     dict[TokenIdKey, Annotated[float, Field(ge=-100.0, le=100.0)]],
-    Field(max_length=MAX_LOGIT_BIAS),
+    Field(
+        max_length=MAX_LOGIT_BIAS,
+        description="Token id (a decimal string, in the model's vocabulary) to a bias from "
+        "-100 to 100 added to its logit before sampling; -100 bans the token, 100 forces it.",
+    ),
 ]
 StopString = Annotated[StrictStr, Field(max_length=MAX_STOP_LENGTH)]
 Stop = StopString | Annotated[list[StopString], Field(max_length=MAX_STOP_SEQUENCES)]
-MinTokens = Annotated[StrictInt, Field(ge=0, le=MAX_TOKENS), INTEGRAL]
-StopTokenIds = Annotated[list[TokenId], Field(max_length=MAX_STOP_TOKEN_IDS)]
+MinTokens = Annotated[
+    StrictInt,
+    Field(
+        ge=0,
+        le=MAX_TOKENS,
+        description="vLLM's extension: the end of the answer (and stop_token_ids) is masked "
+        "until this many tokens are written.",
+    ),
+    INTEGRAL,
+]
+StopTokenIds = Annotated[
+    list[TokenId],
+    Field(
+        max_length=MAX_STOP_TOKEN_IDS,
+        description="vLLM's extension: the answer ends at any of these token ids.",
+    ),
+]
 BadWords = Annotated[
     list[Annotated[StrictStr, Field(min_length=1, max_length=MAX_STOP_LENGTH)]],
-    Field(max_length=MAX_BAD_WORDS),
+    Field(
+        max_length=MAX_BAD_WORDS,
+        description="vLLM's extension: words never written (the last token of each is masked "
+        "where the rest of the word was just written).",
+    ),
 ]
-AllowedTokenIds = Annotated[list[TokenId], Field(min_length=1, max_length=MAX_ALLOWED_TOKEN_IDS)]
-SchemaName = Annotated[str, Field(pattern=NAME_PATTERN)]
+AllowedTokenIds = Annotated[
+    list[TokenId],
+    Field(
+        min_length=1,
+        max_length=MAX_ALLOWED_TOKEN_IDS,
+        description="vLLM's extension: only these token ids may be written.",
+    ),
+]
+SchemaName = Annotated[
+    str,
+    Field(
+        pattern=NAME_PATTERN,
+        description="The name, as the model writes it: letters, digits, _ and -, up to 64.",
+    ),
+]
+Preset = Annotated[
+    PresetName,
+    Field(
+        description="This server's extension: a named set of sampling parameters (GET "
+        "/v1/sampling/presets) that fills what the request leaves unset."
+    ),
+]
 # The samplers beyond vLLM's (server/sampling/samplers), with llama.cpp's names and meanings.
 MAX_DRY_BREAKERS = 32
-DryMultiplier = Annotated[float, Field(ge=0.0, le=100.0, description="0: DRY off.")]
-DryBase = Annotated[float, Field(ge=1.0, le=8.0)]
-DryAllowedLength = Annotated[StrictInt, Field(ge=1, le=1024), INTEGRAL]
+DryMultiplier = Annotated[
+    float,
+    Field(
+        ge=0.0,
+        le=100.0,
+        description="DRY: where the text ends with a repeat, the token that followed it "
+        "before loses multiplier x base^(length - allowed_length) from its logit; 0: DRY off.",
+    ),
+]
+DryBase = Annotated[
+    float,
+    Field(ge=1.0, le=8.0, description="How fast DRY's penalty grows with the repeat's length."),
+]
+DryAllowedLength = Annotated[
+    StrictInt,
+    Field(ge=1, le=1024, description="Repeats shorter than this are not penalised by DRY."),
+    INTEGRAL,
+]
 DryPenaltyLastN = Annotated[
-    StrictInt, Field(ge=-1, le=2**20, description="-1: the whole context, 0: off."), INTEGRAL
+    StrictInt,
+    Field(
+        ge=-1,
+        le=2**20,
+        description="How many tokens back DRY looks: -1 the whole context, 0 off.",
+    ),
+    INTEGRAL,
 ]
 DryBreakers = Annotated[
     list[Annotated[StrictStr, Field(min_length=1, max_length=64)]],
-    Field(max_length=MAX_DRY_BREAKERS),
+    Field(
+        max_length=MAX_DRY_BREAKERS,
+        description="A token holding one of these strings ends every repeat DRY tracks.",
+    ),
 ]
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
-XtcThreshold = Annotated[float, Field(ge=0.0, le=1.0, description="Above 0.5: XTC off.")]
-TopNSigma = Annotated[float, Field(ge=-1.0, le=100.0, description="0 or less: off.")]
-Mirostat = Annotated[
-    Literal[0, 2], Field(description="0: off; 2: Mirostat 2.0 (1.0 is not implemented)."), INTEGRAL
+XtcProbability = Annotated[
+    Probability,
+    Field(description="XTC (exclude top choices): the chance, per token, that XTC acts; 0: off."),
 ]
-MirostatTau = Annotated[float, Field(ge=0.0, le=64.0)]
-MirostatEta = Annotated[float, Field(ge=0.0, le=1.0)]
+XtcThreshold = Annotated[
+    float,
+    Field(
+        ge=0.0,
+        le=1.0,
+        description="When XTC acts and two or more tokens are at least this likely, all but "
+        "the least likely of them are removed; above 0.5: XTC off.",
+    ),
+]
+TopNSigma = Annotated[
+    float,
+    Field(
+        ge=-1.0,
+        le=100.0,
+        description="Top-n-sigma: only tokens whose logit is within n standard deviations of the "
+        "largest are kept; 0 or less: off.",
+    ),
+]
+TypicalP = Annotated[
+    Probability,
+    Field(
+        description="Locally typical sampling: tokens whose surprisal is closest to the "
+        "entropy are kept until their probability adds up to more than p; 1: off."
+    ),
+]
+Mirostat = Annotated[
+    Literal[0, 2],
+    Field(
+        description="Mirostat: 0 off; 2 Mirostat 2.0, which steers truncation to keep a target "
+        "surprisal (1.0 is not implemented)."
+    ),
+    INTEGRAL,
+]
+MirostatTau = Annotated[
+    float,
+    Field(ge=0.0, le=64.0, description="Mirostat's target surprisal, in bits."),
+]
+MirostatEta = Annotated[
+    float,
+    Field(ge=0.0, le=1.0, description="Mirostat's learning rate."),
+]
 # OpenAI's bounds: 16 pairs, keys up to 64 characters, values up to 512.
 Metadata = Annotated[
     dict[Annotated[str, Field(max_length=64)], Annotated[StrictStr, Field(max_length=512)]],
-    Field(max_length=16),
+    Field(
+        max_length=16,
+        description="Up to 16 string pairs (keys up to 64 characters, values up to 512), "
+        "echoed back; nothing here reads them.",
+    ),
 ]
-ServiceTier = Literal["auto", "default", "flex", "scale", "priority", "fast", "ultrafast"]
-ReasoningEffort = Literal["none", "minimal", "low", "medium", "high", "xhigh", "max"]
-Verbosity = Literal["low", "medium", "high"]
+ServiceTier = Annotated[
+    Literal["auto", "default", "flex", "scale", "priority", "fast", "ultrafast"],
+    Field(description="No effect: one engine, one tier (answers say `default`)."),
+]
+ReasoningEffort = Annotated[
+    Literal["none", "minimal", "low", "medium", "high", "xhigh", "max"],
+    Field(description="No effect: the model does not reason."),
+]
+Verbosity = Annotated[
+    Literal["low", "medium", "high"],
+    Field(description="No effect: the model writes at one length."),
+]
 
 
 def _depth(value: Any) -> int:
@@ -150,4 +347,8 @@ def _shallow_arguments(text: str) -> str:
     return text
 
 
-CallArguments = Annotated[StrictStr, AfterValidator(_shallow_arguments)]
+CallArguments = Annotated[
+    StrictStr,
+    AfterValidator(_shallow_arguments),
+    Field(description="The call's arguments, as JSON text (nested up to 64 levels)."),
+]

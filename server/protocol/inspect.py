@@ -19,8 +19,15 @@ class InspectRequest(SamplingKnobs):
     explain. The same seed and parameters give the same tokens as a chat or completions
     request."""
 
-    messages: list[ChatMessage] | None = Field(None, min_length=1)
-    prompt: StrictStr | None = Field(None, min_length=1)
+    messages: list[ChatMessage] | None = Field(
+        None,
+        min_length=1,
+        description="Messages through the chat template, as chat renders them (one of "
+        "messages and prompt).",
+    )
+    prompt: StrictStr | None = Field(
+        None, min_length=1, description="A raw prompt, as completions reads it."
+    )
     steps: StrictInt = Field(8, ge=1, le=64, description="Generated positions to explain.")
     top_candidates: StrictInt = Field(
         20, ge=1, le=200, description="Most likely tokens listed at each step."

@@ -11,6 +11,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from server.protocol.tools import MAX_GRAMMAR_LENGTH
+
 
 @dataclass(frozen=True)
 class Rule:
@@ -64,10 +66,11 @@ IGNORED = (
     ),
     Rule("`best_of: 1` (or equal to `n`)", "completions", "the same as `n` choices"),
     Rule(
-        "`client_metadata` (Codex), `context_management`",
+        "`client_metadata` (Codex)",
         "Responses",
         "no effect on one stateless answer",
     ),
+    Rule("`personality`", "Responses input tokens", "no style presets: the count is the same"),
     Rule("`null` for any field", "all", "the field's default, as OpenAI's spec says"),
 )
 
@@ -84,7 +87,7 @@ REFUSED = (
         "`image_url`, `input_audio`, `file` content parts; `input_image`, `input_file`",
         "chat, Responses",
         "a text-only model",
-        (f"messages{IDX}\\.content{IDX}", f"input{IDX}\\.(content|output){IDX}"),
+        (f"messages{IDX}\\.content{IDX}", f"(input|items){IDX}\\.(content|output){IDX}"),
     ),
     Rule(
         "`functions`, `function_call`, role `function`",
@@ -93,28 +96,16 @@ REFUSED = (
         ("functions", "function_call", f"messages{IDX}\\.(role|function_call)"),
     ),
     Rule(
-        "custom (free-form) tools, their `tool_choice` and calls",
-        "chat, Responses",
-        "every call here is grammar-bound JSON",
-        (
-            f"tools{IDX}",
-            f"tools{IDX}\\.tools{IDX}",
-            "tool_choice",
-            f"tool_choice\\.allowed_tools\\.tools{IDX}",
-            f"messages{IDX}\\.tool_calls{IDX}",
-        ),
-    ),
-    Rule(
         "`tool_choice` forcing a hosted tool (`web_search`, `file_search`, `mcp`, …)",
         "Responses",
         "hosted tools do not run here",
         ("tool_choice", "tool_choice\\.tools"),
     ),
     Rule(
-        "`conversation`, `prompt`, `item_reference` items",
+        "`prompt`",
         "Responses",
-        "no conversation or prompt objects (yet); `previous_response_id` continues",
-        ("conversation", "prompt", f"input{IDX}"),
+        "no stored prompt objects; `instructions` and `input` carry the prompt",
+        ("prompt",),
     ),
     Rule(
         "`store: true` on a server started with `--no-store`; `background: true` "
@@ -124,10 +115,17 @@ REFUSED = (
         ("store", "background"),
     ),
     Rule(
-        "hosted-tool and program items in `input` (`web_search_call`, `additional_tools`, …)",
-        "Responses",
+        "hosted-tool and program items in `input` or conversation `items` "
+        "(`web_search_call`, `additional_tools`, …)",
+        "Responses, conversations",
         "those tools do not run here",
-        (f"input{IDX}",),
+        (f"(input|items){IDX}",),
+    ),
+    Rule(
+        "`context_management` entries of a type other than `compaction`",
+        "Responses",
+        "compaction is the only context management there is",
+        (f"context_management{IDX}\\.type",),
     ),
     Rule(
         "`moderation`",
@@ -172,13 +170,21 @@ ACTIONABLE = (
         codes=("invalid_json_schema",),
     ),
     Rule(
-        "`tool_choice` without (or naming no) function tool; duplicate function names; "
+        "a custom tool's grammar `definition`",
+        "chat, Responses",
+        "a Lark grammar or regular expression that llguidance cannot compile, or one past "
+        f"{MAX_GRAMMAR_LENGTH:,} characters (each request's grammar is compiled for it)",
+        (f"tools{IDX}(\\.tools{IDX})?(\\.custom)?\\.format(\\.grammar)?\\.definition",),
+        ("invalid_grammar",),
+    ),
+    Rule(
+        "`tool_choice` without (or naming no) declared tool; duplicate tool names; "
         "a tool result answering no earlier call; `max_tool_calls: 0` with a forced call",
         "chat, Responses",
         "as OpenAI refuses them",
         (
             "tool_choice",
-            f"tools{IDX}(\\.function)?\\.name",
+            f"tools{IDX}(\\.function|\\.custom|\\.tools{IDX})?\\.name",
             f"messages{IDX}\\.tool_call_id",
             f"input{IDX}\\.call_id",
             "max_tool_calls",
@@ -192,13 +198,14 @@ ACTIONABLE = (
         ("top_logprobs", "stream_options", "max_tokens", "prompt", "input", "messages"),
     ),
     Rule(
-        "function and schema names outside `^[A-Za-z0-9_-]{1,64}$`",
+        "tool and schema names outside `^[A-Za-z0-9_-]{1,64}$`",
         "chat, Responses",
         "OpenAI's rule for the names a model calls",
         (
-            f"tools{IDX}(\\.function|\\.tools{IDX})?\\.name",
+            f"tools{IDX}(\\.function|\\.custom|\\.tools{IDX})?\\.name",
             "(response_format\\.json_schema|text\\.format)\\.name",
-            "tool_choice(\\.function)?\\.name",
+            "tool_choice(\\.function|\\.custom)?\\.name",
+            f"tool_choice\\.allowed_tools\\.tools{IDX}\\.custom\\.name",
         ),
     ),
     Rule(
@@ -206,6 +213,18 @@ ACTIONABLE = (
         "Responses",
         "a `previous_response_id` not stored (or stored with another key), as OpenAI answers",
         codes=("previous_response_not_found",),
+    ),
+    Rule(
+        "`conversation` together with `previous_response_id`",
+        "Responses",
+        "one or the other, as OpenAI answers",
+        ("previous_response_id",),
+    ),
+    Rule(
+        "`conversation_not_found` (404), `item_not_found`",
+        "Responses, conversations",
+        "a `conversation` or `item_reference` id not stored (or stored with another key)",
+        codes=("conversation_not_found", "item_not_found"),
     ),
     Rule(
         "`metadata` past 16 pairs, 64-character keys or 512-character values",
@@ -255,6 +274,8 @@ def _refuse(param: str, message: str) -> None:
 
 
 TEXT_PARTS = ("text", "refusal", "input_text", "output_text")
+CALLABLE = ("function", "custom")  # the tools the model here calls
+CALLS = ("function_call", "custom_tool_call")  # the calls it made, sent back
 
 
 def refuse_parts(parts: Iterable[Any], param: str) -> None:
@@ -284,18 +305,6 @@ def refuse_chat(request: Any) -> None:
             _refuse(f"{where}.audio", "audio is not supported by this server")
         if isinstance(message.content, list):
             refuse_parts(message.content, f"{where}.content")
-        for j, call in enumerate(message.tool_calls or ()):
-            if call.type != "function":
-                _refuse(f"{where}.tool_calls[{j}]", "only function tool calls are supported")
-    for i, tool in enumerate(request.tools or ()):
-        if tool.type != "function":
-            _refuse(f"tools[{i}]", "custom tools are not supported; declare a function tool")
-    choice = request.tool_choice
-    if getattr(choice, "type", None) == "custom":
-        _refuse("tool_choice", "custom tools are not supported")
-    for j, allowed in enumerate(getattr(getattr(choice, "allowed_tools", None), "tools", ())):
-        if allowed.type != "function":
-            _refuse(f"tool_choice.allowed_tools.tools[{j}]", "custom tools are not supported")
 
 
 def refuse_completion(request: Any) -> None:
@@ -305,35 +314,33 @@ def refuse_completion(request: Any) -> None:
         _refuse("suffix", "suffix (fill in the middle) is not supported by this server")
 
 
+def refuse_items(items: Iterable[Any], param: str) -> None:
+    """Input items (a request's `input`, a conversation's `items`) this server can read."""
+    for i, item in enumerate(items):
+        if item.type in ("message", "function_call_output", "custom_tool_call_output"):
+            parts = item.content if item.type == "message" else item.output
+            if not isinstance(parts, str):
+                field = "content" if item.type == "message" else "output"
+                refuse_parts(parts, f"{param}[{i}].{field}")
+        elif item.type not in (*CALLS, "reasoning", "item_reference", "compaction", None):
+            _refuse(f"{param}[{i}]", f"'{item.type}' items are not supported by this server")
+
+
 def refuse_response(request: Any) -> None:
     """The Responses fields whose effect cannot be honoured (the REFUSED rules)."""
-    for name in ("conversation", "prompt"):
-        if getattr(request, name) is not None:
-            _refuse(name, f"'{name}' is not supported by this server (use previous_response_id)")
+    if request.prompt is not None:
+        _refuse("prompt", "'prompt' is not supported by this server (send instructions)")
     if request.moderation is not None:
         _refuse("moderation", "'moderation' is not supported by this server")
     if request.background and request.store is False:
         _refuse("background", "background responses are stored: leave store true")
     if request.previous_response_id is not None and request.conversation is not None:
         _refuse("previous_response_id", "use either previous_response_id or conversation")
-    for i, item in enumerate([] if isinstance(request.input, str) else request.input):
-        if item.type in ("message", "function_call_output"):
-            parts = item.content if item.type == "message" else item.output
-            if not isinstance(parts, str):
-                field = "content" if item.type == "message" else "output"
-                refuse_parts(parts, f"input[{i}].{field}")
-        elif item.type not in ("function_call", "reasoning"):
-            _refuse(f"input[{i}]", f"'{item.type}' items are not supported by this server")
-    for i, tool in enumerate(request.tools or ()):
-        if tool.type == "custom":
-            _refuse(f"tools[{i}]", "custom tools are not supported; declare a function tool")
-        for j, member in enumerate(tool.tools if tool.type == "namespace" else ()):
-            if member.type == "custom":
-                _refuse(f"tools[{i}].tools[{j}]", "custom tools are not supported")
+    refuse_items([] if isinstance(request.input, str) else request.input, "input")
     choice = request.tool_choice
     kind = getattr(choice, "type", None)
-    if kind not in (None, "function", "allowed_tools"):
-        _refuse("tool_choice", f"'{kind}' tools do not run here; only function tools can be forced")
+    if kind not in (None, *CALLABLE, "allowed_tools"):
+        _refuse("tool_choice", f"'{kind}' tools do not run here; only yours can be forced")
     required = kind == "allowed_tools" and choice.mode == "required"
-    if required and not any(tool.get("type") == "function" for tool in choice.tools):
-        _refuse("tool_choice.tools", "'required' needs at least one function tool")
+    if required and not any(tool.get("type") in CALLABLE for tool in choice.tools):
+        _refuse("tool_choice.tools", "'required' needs at least one function or custom tool")

@@ -1,5 +1,5 @@
-"""The Responses API: `POST /v1/responses` (text and function tools), stored responses and
-their continuation, the objects `GET`, `DELETE` and `input_items` answer with."""
+"""The Responses API: `POST /v1/responses` (text, function and custom tools), stored
+responses and their continuation, the objects `GET`, `DELETE` and `input_items` answer with."""
 
 from __future__ import annotations
 
@@ -27,11 +27,14 @@ from server.protocol.common import (
 )
 from server.protocol.fields import (
     CallArguments,
+    FrequencyPenalty,
     Integer,
     JSONSchemaBody,
     MaxTokens,
     MinP,
-    Penalty,
+    ModelId,
+    PresencePenalty,
+    Preset,
     ReasoningEffort,
     SchemaName,
     Seed,
@@ -41,8 +44,18 @@ from server.protocol.fields import (
     Verbosity,
 )
 from server.protocol.policy import refuse_response
-from server.protocol.presets import PresetName
-from server.protocol.tools import MAX_TOOLS, CallId, ToolChoiceMode
+from server.protocol.tools import (
+    CUSTOM_FORMAT,
+    MAX_TOOLS,
+    AllowedMode,
+    CallId,
+    GrammarInput,
+    TextInput,
+    ToolChoiceMode,
+    ToolDescription,
+    ToolParameters,
+    ToolStrict,
+)
 
 # Item and tool types of OpenAI's spec that belong to hosted tools, state or programs: taken
 # in as they are and then refused or ignored by server/protocol/policy.py.
@@ -54,7 +67,6 @@ HOSTED_ITEMS = (
     "tool_search_call",
     "tool_search_output",
     "additional_tools",
-    "compaction",
     "compaction_trigger",
     "image_generation_call",
     "code_interpreter_call",
@@ -68,9 +80,6 @@ HOSTED_ITEMS = (
     "mcp_approval_request",
     "mcp_approval_response",
     "mcp_call",
-    "custom_tool_call",
-    "custom_tool_call_output",
-    "item_reference",
     "program",
     "program_output",
 )
@@ -105,42 +114,60 @@ INCLUDABLE = Literal[
 Status = Literal["in_progress", "completed", "incomplete"]
 # A response's own status has more: a background one waits, fails or is cancelled.
 ResponseStatus = Literal["queued", "in_progress", "completed", "incomplete", "failed", "cancelled"]
+# What an earlier answer's items carry when they are sent back as input: taken, not read.
+ItemId = Annotated[StrictStr, Field(description="The item's id, as an answer gave it: not read.")]
+ItemStatus = Annotated[
+    Status, Field(description="The item's status, as an answer gave it: not read.")
+]
+Caller = Annotated[
+    dict[str, Any], Field(description="Programmatic tool calling's caller: no effect here.")
+]
+Namespace = Annotated[
+    StrictStr, Field(description="The called tool's namespace (history: checked against nothing).")
+]
+NOT_READ = "As an answer gave it: not read."
 
 
 class InputText(ContentPart):
-    type: Literal["input_text"]
-    text: StrictStr
+    type: Literal["input_text"] = Field(description="A text part.")
+    text: StrictStr = Field(description="The text.")
 
 
 class EchoedOutputText(APIModel):
     """An `output_text` part of an answer sent back as input: its annotations and logprobs
     come along and are not read."""
 
-    type: Literal["output_text"]
-    text: StrictStr
-    annotations: list[dict[str, Any]] | None = None
-    logprobs: list[dict[str, Any]] | None = None
+    type: Literal["output_text"] = Field(description="An answer's text part, sent back.")
+    text: StrictStr = Field(description="The text, which the model reads.")
+    annotations: list[dict[str, Any]] | None = Field(None, description=NOT_READ)
+    logprobs: list[dict[str, Any]] | None = Field(None, description=NOT_READ)
 
 
 class Refusal(APIModel):
-    type: Literal["refusal"]
-    refusal: StrictStr
+    type: Literal["refusal"] = Field(description="A refusal part.")
+    refusal: StrictStr = Field(description="The refusal's text; the model reads it as text.")
 
 
 class InputImage(ContentPart):
-    type: Literal["input_image"]
-    image_url: StrictStr | None = None
-    file_id: StrictStr | None = None
-    detail: Literal["low", "high", "auto", "original"] | None = None
+    """Refused: the model reads text only."""
+
+    type: Literal["input_image"] = Field(description="An image part (refused: text only).")
+    image_url: StrictStr | None = Field(None, description="The image's URL or data URL.")
+    file_id: StrictStr | None = Field(None, description="An uploaded file's id.")
+    detail: Literal["low", "high", "auto", "original"] | None = Field(
+        None, description="The image's detail level."
+    )
 
 
 class InputFile(ContentPart):
-    type: Literal["input_file"]
-    file_id: StrictStr | None = None
-    file_data: StrictStr | None = None
-    file_url: StrictStr | None = None
-    filename: StrictStr | None = None
-    detail: StrictStr | None = None
+    """Refused: the model reads text only."""
+
+    type: Literal["input_file"] = Field(description="A file part (refused: text only).")
+    file_id: StrictStr | None = Field(None, description="An uploaded file's id.")
+    file_data: StrictStr | None = Field(None, description="The file's content.")
+    file_url: StrictStr | None = Field(None, description="The file's URL.")
+    filename: StrictStr | None = Field(None, description="The file's name.")
+    detail: StrictStr | None = Field(None, description="The file's detail level.")
 
 
 InputPart = Annotated[
@@ -153,12 +180,19 @@ class InputMessage(APIModel):
     """A message of the conversation; one of this server's answers sent back carries its
     id and status, which are taken and not read."""
 
-    type: Literal["message"] = "message"
-    role: Literal["user", "assistant", "system", "developer"]
-    content: str | list[InputPart]
-    id: StrictStr | None = None
-    status: Status | None = None
-    phase: Literal["commentary", "final_answer"] | None = None
+    type: Literal["message"] = Field("message", description="A message (may be left out).")
+    role: Literal["user", "assistant", "system", "developer"] = Field(
+        description="Who wrote the message."
+    )
+    content: str | list[InputPart] = Field(
+        description="The message's text, or its parts (text and refusal parts are read; "
+        "image and file parts are refused)."
+    )
+    id: ItemId | None = None
+    status: ItemStatus | None = None
+    phase: Literal["commentary", "final_answer"] | None = Field(
+        None, description="An assistant message's phase, as an answer gave it: not read."
+    )
 
     def text(self) -> str:
         if isinstance(self.content, str):
@@ -169,30 +203,65 @@ class InputMessage(APIModel):
         )
 
 
+ToolOutput = Annotated[
+    StrictStr | list[InputPart],
+    Field(description="The call's result, text or parts, which the model reads."),
+]
+
+
 class FunctionCallItem(APIModel):
     """A call the model made earlier, sent back as input."""
 
-    type: Literal["function_call"]
+    type: Literal["function_call"] = Field(description="A function call made earlier.")
     call_id: CallId
-    name: StrictStr  # history: checked against nothing
+    name: StrictStr = Field(description="The called function (history: checked against nothing).")
     arguments: CallArguments
-    namespace: StrictStr | None = None  # history: checked against nothing
-    id: StrictStr | None = None
-    status: Status | None = None
-    caller: dict[str, Any] | None = None  # programmatic tool calling: no effect here
+    namespace: Namespace | None = None
+    id: ItemId | None = None
+    status: ItemStatus | None = None
+    caller: Caller | None = None
 
 
 class FunctionCallOutputItem(APIModel):
     """The result of a call, for the model to read."""
 
-    type: Literal["function_call_output"]
+    type: Literal["function_call_output"] = Field(description="A function call's result.")
     call_id: CallId
-    output: StrictStr | list[InputPart]
-    name: StrictStr | None = None  # the called function's, for OpenAI's records: no effect
-    namespace: StrictStr | None = None
-    id: StrictStr | None = None
-    status: Status | None = None
-    caller: dict[str, Any] | None = None
+    output: ToolOutput
+    name: StrictStr | None = Field(None, description="The called function's name: no effect.")
+    namespace: Namespace | None = None
+    id: ItemId | None = None
+    status: ItemStatus | None = None
+    caller: Caller | None = None
+
+    def text(self) -> str:
+        if isinstance(self.output, str):
+            return self.output
+        return "".join(getattr(part, "text", "") for part in self.output)
+
+
+class CustomToolCallItem(APIModel):
+    """A call of a custom tool the model made earlier, sent back as input."""
+
+    type: Literal["custom_tool_call"] = Field(description="A custom tool's call made earlier.")
+    call_id: CallId
+    name: StrictStr = Field(description="The called tool (history: checked against nothing).")
+    input: StrictStr = Field(description="The input the model wrote.")
+    namespace: Namespace | None = None
+    id: ItemId | None = None
+    status: ItemStatus | None = None
+    caller: Caller | None = None
+
+
+class CustomToolCallOutputItem(APIModel):
+    """The result of a custom tool's call, for the model to read."""
+
+    type: Literal["custom_tool_call_output"] = Field(description="A custom tool call's result.")
+    call_id: CallId
+    output: ToolOutput
+    id: ItemId | None = None
+    status: ItemStatus | None = None
+    caller: Caller | None = None
 
     def text(self) -> str:
         if isinstance(self.output, str):
@@ -203,19 +272,44 @@ class FunctionCallOutputItem(APIModel):
 class ReasoningItem(APIModel):
     """Another model's reasoning sent back: this model does not read it (or write any)."""
 
-    type: Literal["reasoning"]
-    id: StrictStr | None = None
-    summary: list[dict[str, Any]] = Field(default_factory=list)
-    content: list[dict[str, Any]] | None = None
-    encrypted_content: StrictStr | None = None
-    status: Status | None = None
+    type: Literal["reasoning"] = Field(description="Another model's reasoning: not read.")
+    id: ItemId | None = None
+    summary: list[dict[str, Any]] = Field(default_factory=list, description=NOT_READ)
+    content: list[dict[str, Any]] | None = Field(None, description=NOT_READ)
+    encrypted_content: StrictStr | None = Field(None, description=NOT_READ)
+    status: ItemStatus | None = None
+
+
+class ItemReference(APIModel):
+    """An item stored earlier (a stored response's input or output, a conversation's item),
+    by its id: replaced by that item before the model reads the input."""
+
+    type: Literal["item_reference"] = Field(
+        "item_reference", description="A stored item, by id (may be left out)."
+    )
+    id: StrictStr = Field(description="The id of the item to read here.")
+
+
+class CompactionItem(APIModel):
+    """A conversation compacted by `POST /v1/responses/compact` or by `context_management`:
+    here `encrypted_content` is the summary the model wrote, in plain text, and the model
+    reads it where the item stands (server/services/compaction.py)."""
+
+    type: Literal["compaction"] = Field(description="A compacted conversation.")
+    encrypted_content: Annotated[StrictStr, Field(max_length=20_971_520)] = Field(
+        description="The summary of the conversation before this item (plain text here)."
+    )
+    id: ItemId | None = None
+    created_by: StrictStr | None = Field(None, description=NOT_READ)
 
 
 class OtherItem(BaseModel):
     """An item of a hosted tool, of stored state or of a program: refused by its type."""
 
     model_config = ConfigDict(extra="allow")
-    type: StrictStr = "item_reference"
+    type: StrictStr = Field(
+        description="A hosted tool's, stored state's or program's item type: refused."
+    )
 
 
 def _item_type(item: Any) -> str:
@@ -233,7 +327,11 @@ InputItem = Annotated[
     Annotated[InputMessage, Tag("message")]
     | Annotated[FunctionCallItem, Tag("function_call")]
     | Annotated[FunctionCallOutputItem, Tag("function_call_output")]
+    | Annotated[CustomToolCallItem, Tag("custom_tool_call")]
+    | Annotated[CustomToolCallOutputItem, Tag("custom_tool_call_output")]
     | Annotated[ReasoningItem, Tag("reasoning")]
+    | Annotated[CompactionItem, Tag("compaction")]
+    | Annotated[ItemReference, Tag("item_reference")]
     | Annotated[OtherItem, Tag("other")],
     Discriminator(_item_type),
 ]
@@ -242,37 +340,51 @@ InputItem = Annotated[
 AllowedCaller = Literal["direct", "programmatic"]
 
 
+DeferLoading = Annotated[
+    StrictBool, Field(description="No effect: every tool is shown to the model at once.")
+]
+AllowedCallers = Annotated[
+    list[AllowedCaller], Field(description="Programmatic tool calling's callers: no effect.")
+]
+
+
 class FunctionTool(APIModel):
-    type: Literal["function"]
+    type: Literal["function"] = Field(description="A function tool.")
     name: SchemaName
-    description: StrictStr | None = None
-    parameters: JSONSchemaBody | None = None
-    strict: StrictBool | None = None
-    output_schema: JSONSchemaBody | None = None  # what its outputs hold: no effect here
-    defer_loading: StrictBool | None = None
-    allowed_callers: list[AllowedCaller] | None = None  # programmatic calling: no effect
+    description: ToolDescription | None = None
+    parameters: ToolParameters | None = None
+    strict: ToolStrict | None = None
+    output_schema: JSONSchemaBody | None = Field(
+        None, description="What the function's outputs hold: no effect here."
+    )
+    defer_loading: DeferLoading | None = None
+    allowed_callers: AllowedCallers | None = None
 
 
 class CustomTool(APIModel):
-    type: Literal["custom"]
-    name: StrictStr
-    description: StrictStr | None = None
-    format: dict[str, Any] | None = None
-    defer_loading: StrictBool | None = None
-    allowed_callers: list[AllowedCaller] | None = None
+    """A tool whose input is free text, or text in its grammar, instead of JSON arguments."""
+
+    type: Literal["custom"] = Field(description="A custom tool.")
+    name: SchemaName
+    description: ToolDescription | None = None
+    format: Annotated[TextInput | GrammarInput, Field(discriminator="type")] | None = Field(
+        None, description=CUSTOM_FORMAT
+    )
+    defer_loading: DeferLoading | None = None
+    allowed_callers: AllowedCallers | None = None
 
 
 class NamespaceTool(APIModel):
-    """A group of function tools (Codex sends one): flattened into its functions; a call
-    of one of them names its namespace."""
+    """A group of function and custom tools (Codex sends one): flattened into its tools; a
+    call of one of them names its namespace."""
 
-    type: Literal["namespace"]
+    type: Literal["namespace"] = Field(description="A group of tools.")
     name: SchemaName
-    description: StrictStr
+    description: StrictStr = Field(description="What the group is for.")
     tools: Annotated[
         list[Annotated[FunctionTool | CustomTool, Field(discriminator="type")]],
         Field(min_length=1, max_length=MAX_TOOLS),
-    ]
+    ] = Field(description="The group's function and custom tools.")
 
 
 class HostedTool(BaseModel):
@@ -280,7 +392,7 @@ class HostedTool(BaseModel):
     and never calls it."""
 
     model_config = ConfigDict(extra="allow")
-    type: StrictStr
+    type: StrictStr = Field(description="A hosted tool's type: the model is not told of it.")
 
 
 def _tool_type(tool: Any) -> str:
@@ -298,32 +410,40 @@ Tool = Annotated[
 
 
 class NamedFunctionChoice(APIModel):
-    type: Literal["function"]
+    type: Literal["function"] = Field(description="A function tool, which must be called.")
+    name: SchemaName
+
+
+class NamedCustomChoice(APIModel):
+    type: Literal["custom"] = Field(description="A custom tool, which must be called.")
     name: SchemaName
 
 
 class AllowedToolsChoice(APIModel):
-    type: Literal["allowed_tools"]
-    mode: Literal["auto", "required"]
-    tools: list[dict[str, Any]]
+    type: Literal["allowed_tools"] = Field(description="A subset of the tools.")
+    mode: AllowedMode
+    tools: list[dict[str, Any]] = Field(
+        description='The declared tools the model may call: {"type", "name"} each.'
+    )
 
 
 class OtherToolChoice(BaseModel):
-    """A hosted, MCP or custom tool forced: refused (none of them runs here)."""
+    """A hosted or MCP tool forced: refused (none of them runs here)."""
 
     model_config = ConfigDict(extra="allow")
-    type: StrictStr
+    type: StrictStr = Field(description="A hosted or MCP tool: refused.")
 
 
 def _choice_type(choice: Any) -> str:
     kind = choice.get("type", "") if isinstance(choice, dict) else getattr(choice, "type", "")
-    return kind if kind in ("function", "allowed_tools") else "other"
+    return kind if kind in ("function", "custom", "allowed_tools") else "other"
 
 
 ToolChoice = (
     ToolChoiceMode
     | Annotated[
         Annotated[NamedFunctionChoice, Tag("function")]
+        | Annotated[NamedCustomChoice, Tag("custom")]
         | Annotated[AllowedToolsChoice, Tag("allowed_tools")]
         | Annotated[OtherToolChoice, Tag("other")],
         Discriminator(_choice_type),
@@ -332,19 +452,27 @@ ToolChoice = (
 
 
 class FormatText(APIModel):
-    type: Literal["text"]
+    type: Literal["text"] = Field(description="Plain text: no constraint.")
 
 
 class FormatJSONObject(APIModel):
-    type: Literal["json_object"]
+    type: Literal["json_object"] = Field(description="Any JSON object.")
 
 
 class FormatJSONSchema(APIModel):
-    type: Literal["json_schema"]
+    type: Literal["json_schema"] = Field(description="JSON that follows `schema`.")
     name: SchemaName
-    schema_: JSONSchemaBody = Field(alias="schema")
-    description: str | None = None
-    strict: bool | None = None
+    schema_: JSONSchemaBody = Field(
+        alias="schema",
+        description="The JSON Schema the answer follows, enforced by constrained decoding "
+        "(nested up to 32 levels).",
+    )
+    description: str | None = Field(
+        None, description="What the format is for; the model is not shown it."
+    )
+    strict: bool | None = Field(
+        None, description="No effect: the schema is always enforced, not only when strict."
+    )
 
 
 TextFormat = Annotated[
@@ -353,67 +481,137 @@ TextFormat = Annotated[
 
 
 class TextConfig(APIModel):
-    format: TextFormat = Field(default_factory=lambda: FormatText(type="text"))
+    format: TextFormat = Field(
+        default_factory=lambda: FormatText(type="text"),
+        description="The answer's format: text, any JSON object, or JSON that follows a "
+        "schema, enforced by constrained decoding.",
+    )
     verbosity: Verbosity = "medium"
+
+
+NO_REASONING = "No effect: the model does not reason."
 
 
 class ReasoningConfig(APIModel):
     effort: ReasoningEffort | None = None
-    summary: Literal["auto", "concise", "detailed"] | None = None
-    generate_summary: Literal["auto", "concise", "detailed"] | None = None
-    context: Literal["auto", "current_turn", "all_turns"] | None = None
-    mode: StrictStr | None = None
+    summary: Literal["auto", "concise", "detailed"] | None = Field(None, description=NO_REASONING)
+    generate_summary: Literal["auto", "concise", "detailed"] | None = Field(
+        None, description=NO_REASONING
+    )
+    context: Literal["auto", "current_turn", "all_turns"] | None = Field(
+        None, description=NO_REASONING
+    )
+    mode: StrictStr | None = Field(None, description=NO_REASONING)
 
 
 class PromptReference(APIModel):
-    id: StrictStr
-    version: StrictStr | None = None
-    variables: dict[str, Any] | None = None
+    id: StrictStr = Field(description="A stored prompt's id.")
+    version: StrictStr | None = Field(None, description="The prompt's version.")
+    variables: dict[str, Any] | None = Field(None, description="Values for its variables.")
 
 
 class ConversationReference(APIModel):
-    id: StrictStr
+    id: StrictStr = Field(description="The conversation's id.")
+
+
+class ContextManagement(APIModel):
+    """Server-side compaction: an input rendered longer than the threshold is compacted
+    before it is answered (server/services/compaction.py)."""
+
+    type: Literal["compaction"] = Field(description="The only kind there is: `compaction`.")
+    compact_threshold: Integer | None = Field(
+        None,
+        ge=1000,
+        description="Rendered input tokens above which the input is compacted first; null: "
+        "only when the input would not fit the context.",
+    )
 
 
 class ResponseStreamOptions(APIModel):
-    include_obfuscation: StrictBool = True  # no effect: nothing is padded
+    include_obfuscation: StrictBool = Field(True, description="No effect: nothing is padded.")
 
 
 class ResponseCreateRequest(RequestModel, NoEffectFields):
-    model: str
-    input: str | Annotated[list[InputItem], Field(min_length=1)]
-    instructions: str | None = None
+    model: ModelId
+    input: str | Annotated[list[InputItem], Field(min_length=1)] = Field(
+        description="The conversation's new turn: text (one user message) or items "
+        "(messages, earlier calls and their results, item references, compactions)."
+    )
+    instructions: str | None = Field(
+        None, description="A system message read before the input (not carried over)."
+    )
     max_output_tokens: MaxTokens | None = None
-    max_tool_calls: Integer | None = Field(None, ge=0)
+    max_tool_calls: Integer | None = Field(
+        None, ge=0, description="The most tool calls the answer may make."
+    )
     temperature: Temperature | None = None
     top_p: TopP | None = None
-    top_logprobs: Integer = Field(0, ge=0, le=20)
+    top_logprobs: Integer = Field(
+        0,
+        ge=0,
+        le=20,
+        description="How many of the most likely tokens to list at each position (with "
+        'include: ["message.output_text.logprobs"]).',
+    )
     # This server's extensions, as in chat.
     top_k: TopK | None = None
     min_p: MinP | None = None
-    presence_penalty: Penalty | None = None
-    frequency_penalty: Penalty | None = None
+    presence_penalty: PresencePenalty | None = None
+    frequency_penalty: FrequencyPenalty | None = None
     seed: Seed | None = None
-    preset: PresetName | None = None
-    stream: StrictBool = False
-    stream_options: ResponseStreamOptions | None = None
-    text: TextConfig | None = None
-    user: str | None = None
-    tools: Annotated[list[Tool], Field(max_length=MAX_TOOLS)] | None = None
-    tool_choice: ToolChoice | None = None
-    parallel_tool_calls: StrictBool = True
-    include: list[INCLUDABLE] | None = None
-    reasoning: ReasoningConfig | None = None
+    preset: Preset | None = None
+    stream: StrictBool = Field(
+        False, description="Send the answer as server-sent events, as it is written."
+    )
+    stream_options: ResponseStreamOptions | None = Field(
+        None, description="Options of a streamed answer."
+    )
+    text: TextConfig | None = Field(None, description="The answer's format and verbosity.")
+    user: str | None = Field(None, description="No effect: no abuse screening here.")
+    tools: Annotated[list[Tool], Field(max_length=MAX_TOOLS)] | None = Field(
+        None,
+        description="Function, custom and namespace tools the model may call (up to 128); "
+        "hosted tools are taken and not told to the model.",
+    )
+    tool_choice: ToolChoice | None = Field(
+        None,
+        description="none, auto (the default with tools), required, a named tool, or "
+        "allowed_tools: which of the tools the model may or must call.",
+    )
+    parallel_tool_calls: StrictBool = Field(
+        True, description="Whether the model may call several tools in one answer."
+    )
+    include: list[INCLUDABLE] | None = Field(
+        None,
+        description="Extra output to include; only message.output_text.logprobs has an "
+        "effect (no hosted-tool or reasoning items here).",
+    )
+    reasoning: ReasoningConfig | None = Field(None, description=NO_REASONING)
     # Codex's own field beside OpenAI's: thread and turn ids, without effect.
-    client_metadata: dict[str, StrictStr] | None = None
-    truncation: Literal["auto", "disabled"] = "disabled"
-    background: StrictBool = False
-    previous_response_id: StrictStr | None = None
-    # Refused unless at their defaults (docs/api/compatibility.md): no conversations yet.
-    conversation: StrictStr | ConversationReference | None = None
-    prompt: PromptReference | None = None
-    context_management: list[dict[str, Any]] | None = None
-    moderation: dict[str, Any] | None = None
+    client_metadata: dict[str, StrictStr] | None = Field(
+        None, description="Codex's thread and turn ids: no effect."
+    )
+    truncation: Literal["auto", "disabled"] = Field(
+        "disabled",
+        description="auto: drop the oldest input items when the input does not fit the "
+        "context; disabled: refuse it with a 400.",
+    )
+    background: StrictBool = Field(
+        False,
+        description="Answer at once with a queued response, run it in the background and keep "
+        "it for GET (needs store).",
+    )
+    previous_response_id: StrictStr | None = Field(
+        None, description="A stored response to continue: its input and output are read first."
+    )
+    conversation: StrictStr | ConversationReference | None = Field(
+        None, description="A conversation: its items are read first, this turn appended."
+    )
+    prompt: PromptReference | None = Field(None, description="Refused: no stored prompts here.")
+    context_management: Annotated[list[ContextManagement], Field(min_length=1)] | None = Field(
+        None, description="Server-side compaction of a long input (`compaction` entries only)."
+    )
+    moderation: dict[str, Any] | None = Field(None, description="Refused: nothing moderates here.")
 
     @model_validator(mode="after")
     def _refused(self) -> ResponseCreateRequest:
@@ -424,18 +622,16 @@ class ResponseCreateRequest(RequestModel, NoEffectFields):
     def wants_logprobs(self) -> bool:
         return "message.output_text.logprobs" in (self.include or ())
 
-    def functions(self) -> list[tuple[str, FunctionTool, str | None]]:
-        """The function tools the model is told of, namespaces flattened: (where it was
-        declared, the tool, its namespace)."""
-        found: list[tuple[str, FunctionTool, str | None]] = []
+    def declared_tools(self) -> list[tuple[str, FunctionTool | CustomTool, str | None]]:
+        """The function and custom tools the model is told of, namespaces flattened: (where
+        it was declared, the tool, its namespace)."""
+        found: list[tuple[str, FunctionTool | CustomTool, str | None]] = []
         for i, tool in enumerate(self.tools or ()):
-            if isinstance(tool, FunctionTool):
+            if isinstance(tool, FunctionTool | CustomTool):
                 found.append((f"tools[{i}]", tool, None))
             elif isinstance(tool, NamespaceTool):
                 found += [
-                    (f"tools[{i}].tools[{j}]", t, tool.name)
-                    for j, t in enumerate(tool.tools)
-                    if isinstance(t, FunctionTool)
+                    (f"tools[{i}].tools[{j}]", t, tool.name) for j, t in enumerate(tool.tools)
                 ]
         return found
 
@@ -472,7 +668,33 @@ class OutputFunctionCall(BaseModel):
         return data
 
 
-OutputItem = OutputMessage | OutputFunctionCall
+class OutputCustomToolCall(BaseModel):
+    type: Literal["custom_tool_call"] = "custom_tool_call"
+    id: str
+    call_id: str
+    name: str
+    input: str
+    status: Status
+    namespace: str | None = None
+
+    @model_serializer(mode="wrap")
+    def _namespace_only_when_set(self, handler: Any) -> dict[str, Any]:
+        data = handler(self)
+        if data.get("namespace") is None:
+            data.pop("namespace", None)
+        return data
+
+
+class OutputCompaction(BaseModel):
+    """The compaction item an answer starts with when `context_management` compacted its
+    input; sent back as input, it is read as the summary it holds."""
+
+    type: Literal["compaction"] = "compaction"
+    id: str
+    encrypted_content: str  # the summary, in plain text
+
+
+OutputItem = OutputMessage | OutputFunctionCall | OutputCustomToolCall | OutputCompaction
 
 
 class InputTokensDetails(BaseModel):
@@ -526,7 +748,7 @@ class Response(BaseModel):
     output: list[OutputItem]
     parallel_tool_calls: bool
     previous_response_id: str | None = None
-    conversation: None = None
+    conversation: ConversationReference | None = None
     prompt: None = None
     prompt_cache_key: str | None = None
     prompt_cache_retention: str | None = None
@@ -555,7 +777,8 @@ class ResponseDeleted(BaseModel):
 
 
 class InputItemList(BaseModel):
-    """A page of a stored response's input items, paged by item id as OpenAI's lists are."""
+    """A page of items (a stored response's input, a conversation's), paged by item id as
+    OpenAI's lists are."""
 
     object: Literal["list"] = "list"
     data: list[dict[str, Any]]

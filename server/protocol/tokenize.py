@@ -6,7 +6,7 @@ from pydantic import BaseModel, Field, StrictBool, StrictStr, model_validator
 
 from server.protocol.chat import ChatMessage
 from server.protocol.common import RequestModel
-from server.protocol.fields import TokenId
+from server.protocol.fields import ModelId, TokenId
 from server.protocol.tools import ChatToolChoice, ChatTools
 
 
@@ -14,14 +14,26 @@ class TokenizeRequest(RequestModel):
     """Text as the completions endpoint tokenizes it, or messages through the chat template
     as the chat endpoint does."""
 
-    model: str
-    prompt: StrictStr | None = None
-    messages: list[ChatMessage] | None = Field(None, min_length=1)
-    add_special_tokens: StrictBool = True
-    add_generation_prompt: StrictBool = True
+    model: ModelId
+    prompt: StrictStr | None = Field(
+        None, description="Text to tokenize as completions does (one of prompt and messages)."
+    )
+    messages: list[ChatMessage] | None = Field(
+        None,
+        min_length=1,
+        description="Messages to tokenize through the chat template, as chat does.",
+    )
+    add_special_tokens: StrictBool = Field(
+        True, description="With prompt: add the tokenizer's special tokens, as completions does."
+    )
+    add_generation_prompt: StrictBool = Field(
+        True, description="With messages: end with the assistant turn's opening, as chat does."
+    )
     # With messages: the tool definitions as chat renders them, so they count too.
     tools: ChatTools | None = None
-    tool_choice: ChatToolChoice | None = None
+    tool_choice: ChatToolChoice | None = Field(
+        None, description="With messages: the tool choice, as chat renders it."
+    )
 
     @model_validator(mode="after")
     def _one_input(self) -> TokenizeRequest:
@@ -40,8 +52,8 @@ class TokenizeResponse(BaseModel):
 
 
 class DetokenizeRequest(RequestModel):
-    model: str
-    tokens: list[TokenId]
+    model: ModelId
+    tokens: list[TokenId] = Field(description="Token ids of the model's vocabulary to decode.")
 
 
 class DetokenizeResponse(BaseModel):

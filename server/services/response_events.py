@@ -1,5 +1,6 @@
 """The Responses API's stream events for one answer as it comes: a message item for text,
-a function_call item for each call, in the order the model wrote them, every event numbered."""
+a function_call (or custom_tool_call) item for each call, in the order the model wrote them,
+every event numbered."""
 
 from __future__ import annotations
 
@@ -10,7 +11,13 @@ from dataclasses import dataclass
 from pydantic import BaseModel
 
 from server.protocol.chat import ChatCompletionTokenLogprob
-from server.protocol.responses import OutputFunctionCall, OutputItem, OutputMessage, OutputText
+from server.protocol.responses import (
+    OutputCustomToolCall,
+    OutputFunctionCall,
+    OutputItem,
+    OutputMessage,
+    OutputText,
+)
 from server.services.ids import new_id
 from server.tools.parse import ArgumentsPiece, CallBegins, CallEnds, Event, TextPiece
 
@@ -30,14 +37,16 @@ class StreamEvent:
 
 
 class ResponseEvents:
-    def __init__(self, call_item: Callable[[CallBegins], OutputFunctionCall]) -> None:
+    def __init__(
+        self, call_item: Callable[[CallBegins], OutputFunctionCall | OutputCustomToolCall]
+    ) -> None:
         self.items: list[OutputItem] = []
         self._call_item = call_item
         self._sequence = 0
         self._message: OutputMessage | None = None
         self._text = ""
         self._logprobs: list[ChatCompletionTokenLogprob] = []
-        self._calls: dict[int, OutputFunctionCall] = {}
+        self._calls: dict[int, OutputFunctionCall | OutputCustomToolCall] = {}
 
     def event(self, kind: str, **fields: object) -> StreamEvent:
         body: dict[str, object] = {"type": kind, "sequence_number": self._sequence}
@@ -65,6 +74,8 @@ class ResponseEvents:
             ]
         item = self._calls[piece.index]
         index = self.items.index(item)
+        if isinstance(item, OutputCustomToolCall):
+            return self._custom(item, index, piece, status)
         if isinstance(piece, ArgumentsPiece):
             item.arguments += piece.text
             return [
@@ -85,6 +96,30 @@ class ResponseEvents:
                 name=item.name,
                 arguments=item.arguments,
             ),
+            self.event("response.output_item.done", output_index=index, item=item),
+        ]
+
+    def finished(self, item: OutputItem) -> list[StreamEvent]:
+        """An item whole before the answer starts (a compaction): added and done at once."""
+        self.items.append(item)
+        index = len(self.items) - 1
+        return [
+            self.event("response.output_item.added", output_index=index, item=item),
+            self.event("response.output_item.done", output_index=index, item=item),
+        ]
+
+    def _custom(
+        self, item: OutputCustomToolCall, index: int, piece: Event, status: str
+    ) -> list[StreamEvent]:
+        """A custom tool's input as it comes, then whole (OpenAI's custom_tool_call_input
+        events)."""
+        at = {"item_id": item.id, "output_index": index}
+        if isinstance(piece, ArgumentsPiece):
+            item.input += piece.text
+            return [self.event("response.custom_tool_call_input.delta", **at, delta=piece.text)]
+        item.status = status  # type: ignore[assignment]
+        return [
+            self.event("response.custom_tool_call_input.done", **at, input=item.input),
             self.event("response.output_item.done", output_index=index, item=item),
         ]
 

@@ -17,16 +17,26 @@ from server.protocol.chat import (
     ResponseFormatJSONSchema,
 )
 from server.protocol.errors import APIError
+from server.protocol.policy import CALLABLE
 from server.protocol.responses import (
     AllowedToolsChoice,
+    CompactionItem,
+    CustomTool,
+    CustomToolCallItem,
+    CustomToolCallOutputItem,
     FormatJSONObject,
     FormatJSONSchema,
     FunctionCallItem,
     FunctionCallOutputItem,
+    FunctionTool,
+    GrammarInput,
     IncompleteDetails,
     InputMessage,
     InputTokensDetails,
+    NamedCustomChoice,
     NamedFunctionChoice,
+    OutputCompaction,
+    OutputCustomToolCall,
     OutputFunctionCall,
     OutputItem,
     OutputMessage,
@@ -37,24 +47,34 @@ from server.protocol.responses import (
     ResponseUsage,
     TextConfig,
 )
-from server.protocol.tools import MAX_CALLS_PER_MESSAGE, FunctionCall, MessageToolCall
+from server.protocol.tools import (
+    MAX_CALLS_PER_MESSAGE,
+    CustomCall,
+    FunctionCall,
+    MessageCustomCall,
+    MessageToolCall,
+)
 from server.services.background import Outcome, Run, Runs
 from server.services.chat import ChatCompletions, FieldNames, PreparedChat
+from server.services.compaction import Compactor, readable, summary_message
 from server.services.ids import new_id, now
-from server.services.off_loop import off_loop
 from server.services.response_events import ResponseEvents, StreamEvent
 from server.services.stored import Keeper, Turn, interrupted
 from server.services.usage import CachedTokens
 from server.store.database import UNFINISHED, StoredResponse
-from server.tools.parse import CallParser, Event, TextPiece
+from server.tools.custom import TEXT, InputFormat
+from server.tools.parse import CallParser, Event, ParsedCall, TextPiece
 from server.tools.plan import (
     NO_PARAMETERS,
     CallTurn,
+    Custom,
     Function,
+    Tool,
     ToolPlan,
     check_call_ids,
     plan_tools,
 )
+from server.tools.shape import parsed_call
 
 NAMES = FieldNames(
     prompt="input",
@@ -67,31 +87,55 @@ NAMES = FieldNames(
 def to_messages(request: ResponseCreateRequest) -> list[ChatMessage]:
     """Input items become chat messages: the calls of one turn join one assistant message,
     each call's output becomes a tool message; reasoning items (another model's) are not
-    read. An answer's output sent back comes in as it went out."""
+    read; a compaction is read as its summary (server/services/compaction.py). An answer's
+    output sent back comes in as it went out."""
     messages: list[ChatMessage] = []
     if request.instructions:
         messages.append(ChatMessage(role="system", content=request.instructions))
     if isinstance(request.input, str):
         return [*messages, ChatMessage(role="user", content=request.input)]
-    for item in request.input:
-        if isinstance(item, FunctionCallItem):
-            call = MessageToolCall(
-                id=item.call_id,
-                type="function",
-                function=FunctionCall(name=item.name, arguments=item.arguments),
-            )
+    for item in readable(request.input):
+        if isinstance(item, CompactionItem):
+            messages.append(summary_message(item))
+        elif isinstance(item, FunctionCallItem | CustomToolCallItem):
+            call = _message_call(item)
             last = messages[-1] if messages else None
             if last is not None and last.role == "assistant":
                 last.tool_calls = [*(last.tool_calls or []), call]
             else:
                 messages.append(ChatMessage(role="assistant", tool_calls=[call]))
-        elif isinstance(item, FunctionCallOutputItem):
+        elif isinstance(item, FunctionCallOutputItem | CustomToolCallOutputItem):
             messages.append(
                 ChatMessage(role="tool", content=item.text(), tool_call_id=item.call_id)
             )
         elif isinstance(item, InputMessage):
             messages.append(ChatMessage(role=item.role, content=item.text()))
     return messages
+
+
+def _message_call(
+    item: FunctionCallItem | CustomToolCallItem,
+) -> MessageToolCall | MessageCustomCall:
+    if isinstance(item, CustomToolCallItem):
+        custom = CustomCall(name=item.name, input=item.input)
+        return MessageCustomCall(id=item.call_id, type="custom", custom=custom)
+    function = FunctionCall(name=item.name, arguments=item.arguments)
+    return MessageToolCall(id=item.call_id, type="function", function=function)
+
+
+CALL_ITEMS = (FunctionCallItem, CustomToolCallItem)
+OUTPUT_ITEMS = (FunctionCallOutputItem, CustomToolCallOutputItem)
+
+
+def _tool(param: str, tool: FunctionTool | CustomTool, namespace: str | None) -> Tool:
+    if isinstance(tool, FunctionTool):
+        parameters = NO_PARAMETERS if tool.parameters is None else tool.parameters
+        return Function(tool.name, tool.description, parameters, param, namespace)
+    fmt = TEXT
+    if isinstance(tool.format, GrammarInput):
+        where = f"{param}.format.definition"
+        fmt = InputFormat(tool.format.syntax, tool.format.definition, where)
+    return Custom(tool.name, tool.description, fmt, param, namespace)
 
 
 def to_chat(request: ResponseCreateRequest) -> ChatCompletionRequest:
@@ -126,44 +170,36 @@ def to_chat(request: ResponseCreateRequest) -> ChatCompletionRequest:
 
 
 def response_tools(request: ResponseCreateRequest) -> ToolPlan | None:
-    """The function tools (namespaces flattened, hosted tools left out: the model is not
-    told of them), checked with errors that name the Responses API's own fields."""
+    """The function and custom tools (namespaces flattened, hosted tools left out: the model
+    is not told of them), checked with errors that name the Responses API's own fields."""
     items = [] if isinstance(request.input, str) else request.input
     check_call_ids(
         [
             CallTurn(
                 f"input[{i}].call_id",
-                (item.call_id,) if isinstance(item, FunctionCallItem) else (),
-                item.call_id if isinstance(item, FunctionCallOutputItem) else None,
+                (item.call_id,) if isinstance(item, CALL_ITEMS) else (),
+                item.call_id if isinstance(item, OUTPUT_ITEMS) else None,
             )
             for i, item in enumerate(items)
         ]
     )
-    functions = [
-        Function(
-            tool.name,
-            tool.description,
-            NO_PARAMETERS if tool.parameters is None else tool.parameters,
-            param,
-            namespace,
-        )
-        for param, tool, namespace in request.functions()
-    ]
+    functions = [_tool(*declared) for declared in request.declared_tools()]
     choice, limit = request.tool_choice, request.max_tool_calls
     if limit is not None and limit > MAX_CALLS_PER_MESSAGE:
         limit = None  # more than one answer can hold: no limit
     parallel = request.parallel_tool_calls
     if not functions and choice == "required":
         raise APIError(
-            "tool_choice 'required' needs a function tool: hosted tools do not run here.",
+            "tool_choice 'required' needs a function or custom tool: hosted tools do not run here.",
             param="tool_choice",
         )
-    if not functions and not isinstance(choice, NamedFunctionChoice):
+    named = isinstance(choice, NamedFunctionChoice | NamedCustomChoice)
+    if not functions and not named:
         return None  # only hosted tools (or none): nothing the model here can call
-    if isinstance(choice, NamedFunctionChoice):
+    if isinstance(choice, NamedFunctionChoice | NamedCustomChoice):
         return plan_tools(functions, None, choice.name, parallel, max_calls=limit)
     if isinstance(choice, AllowedToolsChoice):
-        names = [str(t.get("name")) for t in choice.tools if t.get("type") == "function"]
+        names = [str(t.get("name")) for t in choice.tools if t.get("type") in CALLABLE]
         return plan_tools(functions, choice.mode, None, parallel, names, limit)
     return plan_tools(functions, choice, None, parallel, max_calls=limit)  # type: ignore[arg-type]
 
@@ -185,9 +221,9 @@ def truncated(request: ResponseCreateRequest) -> ResponseCreateRequest | None:
     calls: set[str] = set()
     kept = []
     for item in items:
-        if isinstance(item, FunctionCallItem):
+        if isinstance(item, CALL_ITEMS):
             calls.add(item.call_id)
-        if isinstance(item, FunctionCallOutputItem) and item.call_id not in calls:
+        if isinstance(item, OUTPUT_ITEMS) and item.call_id not in calls:
             continue  # its call was dropped
         kept.append(item)
     return request.model_copy(update={"input": kept})
@@ -198,12 +234,14 @@ TERMINAL = ("response.completed", "response.incomplete")
 
 @dataclass(frozen=True)
 class Begun:
-    """A Responses request ready to answer: as answered (continued, maybe truncated), its
-    prompt, and its turn (id, owner, what it stores)."""
+    """A Responses request ready to answer: as answered (continued, maybe compacted or
+    truncated), its prompt, its turn (id, owner, what it stores), and the compaction item
+    its output starts with when `context_management` compacted it."""
 
     request: ResponseCreateRequest
     prepared: PreparedChat
     turn: Turn
+    compaction: OutputCompaction | None = None
 
 
 class Responses:
@@ -211,6 +249,7 @@ class Responses:
         self._chat = chat
         self.keeper = keeper
         self.runs = runs
+        self.compactor = Compactor(chat, keeper, self.prepare)
 
     async def begin(
         self,
@@ -222,8 +261,8 @@ class Responses:
         """What every transport does before answering: the stored context read with the
         caller's key, the prompt prepared off the event loop, the turn as answered."""
         continued, turn = await self.keeper.begin(body, owner, recent, transport)
-        request, prepared = await off_loop(self.prepare, continued)
-        return Begun(request, prepared, self.keeper.answered(turn, request))
+        request, prepared, compaction = await self.compactor.prepared(continued)
+        return Begun(request, prepared, self.keeper.answered(turn, request), compaction)
 
     def prepare(self, request: ResponseCreateRequest) -> tuple[ResponseCreateRequest, PreparedChat]:
         """With `truncation: "auto"` an input too long for the context loses its oldest
@@ -258,6 +297,7 @@ class Responses:
             id=turn.id,
             background=turn.background,
             previous_response_id=turn.previous_response_id,
+            conversation=turn.conversation,
             store=turn.store,
             created_at=created,
             completed_at=now() if done else None,
@@ -289,14 +329,24 @@ class Responses:
         )
 
     def _call_item(
-        self, prepared: PreparedChat, call_id: str, name: str, arguments: str, status: str
-    ) -> OutputFunctionCall:
-        namespace = prepared.tools.namespace_of(name) if prepared.tools else None
+        self, prepared: PreparedChat, call: ParsedCall, status: str
+    ) -> OutputFunctionCall | OutputCustomToolCall:
+        """A call's output item; a custom tool's is a `custom_tool_call` with its input."""
+        namespace = prepared.tools.namespace_of(call.name) if prepared.tools else None
+        if call.custom:
+            return OutputCustomToolCall(
+                id=new_id("ctc", "_"),
+                call_id=call.id,
+                name=call.name,
+                input=call.arguments,
+                status=status,  # type: ignore[arg-type]
+                namespace=namespace,
+            )
         return OutputFunctionCall(
             id=new_id("fc", "_"),
-            call_id=call_id,
-            name=name,
-            arguments=arguments,
+            call_id=call.id,
+            name=call.name,
+            arguments=call.arguments,
             status=status,  # type: ignore[arg-type]
             namespace=namespace,
         )
@@ -306,16 +356,13 @@ class Responses:
         completion = await self._chat.complete(prepared)
         choice = completion.choices[0]
         status = "incomplete" if choice.finish_reason == "length" else "completed"
-        output: list[OutputItem] = []
+        output: list[OutputItem] = [begun.compaction] if begun.compaction else []
         calls = choice.message.tool_calls or []
         if choice.message.content or not calls:
             logprobs = choice.logprobs.content if choice.logprobs else None
             text = OutputText(text=choice.message.content or "", logprobs=logprobs or [])
             output.append(OutputMessage(id=new_id("msg", "_"), status=status, content=[text]))
-        output += [
-            self._call_item(prepared, c.id, c.function.name, c.function.arguments, status)
-            for c in calls
-        ]
+        output += [self._call_item(prepared, parsed_call(c), status) for c in calls]
         usage = completion.usage
         response = self._response(
             request,
@@ -339,11 +386,15 @@ class Responses:
         request, prepared, turn = begun.request, begun.prepared, begun.turn
         response_id, created = turn.id, now()
         out = ResponseEvents(
-            lambda piece: self._call_item(prepared, piece.id, piece.name, "", "in_progress")
+            lambda piece: self._call_item(
+                prepared, ParsedCall(piece.id, piece.name, custom=piece.custom), "in_progress"
+            )
         )
         snapshot = self._response(request, prepared, turn, created, [], None, None)
         yield out.event("response.created", response=snapshot)
         yield out.event("response.in_progress", response=snapshot)
+        for line in out.finished(begun.compaction) if begun.compaction else ():
+            yield line
         parser = CallParser() if prepared.parses_calls else None
         if parser is None:  # plain text: the message item from the start, as before tools
             for line in out.open_message():
@@ -369,7 +420,7 @@ class Responses:
             # The Responses stream's own error event, with what went wrong, then nothing more.
             yield out.event("error", code=error.code, message=error.message, param=error.param)
             return
-        if not out.items:
+        if out.items in ([], [begun.compaction]):  # the answer wrote nothing
             for line in out.open_message():
                 yield line
         for line in out.close_message(_status(finish)):

@@ -1,5 +1,6 @@
 """Stored responses as the Responses API sees them: whether a request is kept, what a
-continuation replays, who may read what. The database calls run off the event loop."""
+continuation (or a conversation) replays, who may read what. The database calls run off the
+event loop."""
 
 from __future__ import annotations
 
@@ -14,17 +15,21 @@ from pydantic import TypeAdapter
 
 from server.protocol.errors import APIError
 from server.protocol.responses import (
+    ConversationReference,
     InputItem,
     InputItemList,
     Response,
     ResponseCreateRequest,
     ResponseError,
 )
+from server.services.conversations import Conversations
 from server.services.ids import new_id
+from server.services.items import normalized, page, resolved
 from server.store.database import UNFINISHED, ResponseStore, Retention, StoredResponse
 
 ITEMS = TypeAdapter(list[InputItem])
 PRUNE_EVERY = 100  # writes between two retention passes
+ANSWERED = ("completed", "incomplete")  # what a conversation gets the turn of
 HEARTBEAT_S = 10.0  # a running background response's row is rewritten this often
 STALE_S = 60.0  # an unfinished row unwritten this long: no replica is running it
 log = logging.getLogger(__name__)
@@ -41,6 +46,7 @@ class Turn:
     previous_response_id: str | None
     input_items: list[dict[str, Any]]  # this request's input, each item with an id
     context: list[dict[str, Any]]  # what the model read before its output, as replayed
+    conversation: ConversationReference | None = None  # where the turn is appended
 
     def record(self, response: Response) -> StoredResponse:
         return StoredResponse(
@@ -81,16 +87,7 @@ def with_ids(request: ResponseCreateRequest) -> list[dict[str, Any]]:
         raw = [
             item.model_dump(mode="json", by_alias=True, exclude_none=True) for item in request.input
         ]
-    items = []
-    for item in raw:
-        kind = item.get("type", "message")
-        if kind == "message" and isinstance(item.get("content"), str):
-            part = "output_text" if item.get("role") == "assistant" else "input_text"
-            item["content"] = [{"type": part, "text": item["content"]}]
-        prefix = {"message": "msg", "function_call": "fc", "function_call_output": "fco"}
-        item.setdefault("id", new_id(prefix.get(kind, "item"), "_"))
-        items.append(item)
-    return items
+    return normalized(raw)
 
 
 def replay(record: StoredResponse) -> list[dict[str, Any]]:
@@ -106,6 +103,7 @@ class Keeper:
         self._store = store
         self._retention = retention
         self._writes = 0
+        self.conversations = Conversations(store)
 
     @property
     def enabled(self) -> bool:
@@ -129,30 +127,56 @@ class Keeper:
             raise APIError(
                 "background: this server keeps no responses (--no-store)", param="background"
             )
-        earlier: list[dict[str, Any]] = []
-        previous = body.previous_response_id
-        if previous is not None:
-            record = recent if recent is not None and recent.id == previous else None
-            if record is None and self._store is not None:
-                record = await asyncio.to_thread(self._store.get, previous, owner)
-            if record is None:
-                raise previous_not_found(previous)
-            earlier = replay(record)
-        items = with_ids(body)
+        previous, conversation = body.previous_response_id, conversation_id(body.conversation)
+        earlier = await self.earlier(previous, conversation, owner, recent)
+        items = await resolved(with_ids(body), owner, self._store, "input")
         request = body
         if earlier or not isinstance(body.input, str):  # the items with their ids
             request = body.model_copy(update={"input": ITEMS.validate_python([*earlier, *items])})
         turn = Turn(
-            new_id("resp", "_"), owner, keep, body.background, previous, items, [*earlier, *items]
+            new_id("resp", "_"),
+            owner,
+            keep,
+            body.background,
+            previous,
+            items,
+            [*earlier, *items],
+            None if conversation is None else ConversationReference(id=conversation),
         )
         return request, turn
+
+    async def earlier(
+        self,
+        previous: str | None,
+        conversation: str | None,
+        owner: str,
+        recent: StoredResponse | None = None,
+    ) -> list[dict[str, Any]]:
+        """What the model reads before a request's input: a previous response replayed, or
+        a conversation's items (policy.py refuses both at once)."""
+        if conversation is not None:
+            return await self.conversations.read(conversation, owner, "conversation")
+        if previous is None:
+            return []
+        record = recent if recent is not None and recent.id == previous else None
+        if record is None and self._store is not None:
+            record = await asyncio.to_thread(self._store.get, previous, owner)
+        if record is None:
+            raise previous_not_found(previous)
+        return replay(record)
 
     def answered(self, turn: Turn, request: ResponseCreateRequest) -> Turn:
         """The turn of the request as answered (`truncation: "auto"` may have dropped items)."""
         return replace(turn, context=with_ids(request))
 
     async def save(self, turn: Turn, response: Response) -> None:
-        """A response written whole: a new row, or a background row's final state."""
+        """A response written whole: a new row, or a background row's final state; once
+        answered, its input and output appended to its conversation (kept or not)."""
+        if turn.conversation is not None and response.status in ANSWERED:
+            output = [item.model_dump(mode="json") for item in response.output]
+            await self.conversations.append(
+                turn.conversation.id, turn.owner, [*turn.input_items, *output]
+            )
         if not turn.store or self._store is None:
             return
         store = self._store
@@ -213,20 +237,7 @@ class Keeper:
         self, response_id: str, owner: str, after: str | None, limit: int, order: str
     ) -> InputItemList:
         items = json.loads((await self.get(response_id, owner)).input_items)
-        if order == "desc":
-            items.reverse()
-        if after is not None:
-            ids = [item["id"] for item in items]
-            if after not in ids:
-                raise APIError(f"No input item with id '{after}' in this response.", param="after")
-            items = items[ids.index(after) + 1 :]
-        page = items[:limit]
-        return InputItemList(
-            data=page,
-            first_id=page[0]["id"] if page else None,
-            last_id=page[-1]["id"] if page else None,
-            has_more=len(items) > limit,
-        )
+        return page(items, after, limit, order)
 
     async def fail_unfinished(self) -> int:
         """At start: background responses no process is running any more, marked failed. On
@@ -245,6 +256,11 @@ class Keeper:
     def close(self) -> None:
         if self._store is not None:
             self._store.close()
+
+
+def conversation_id(reference: str | ConversationReference | None) -> str | None:
+    """The id of a request's `conversation`, given as a string or as `{"id": …}`."""
+    return reference if reference is None or isinstance(reference, str) else reference.id
 
 
 def interrupted(response: Response) -> Response:

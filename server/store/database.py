@@ -1,20 +1,18 @@
 """The responses table through SQLAlchemy Core, so that SQLite and PostgreSQL run the same
-statements. Each call is one short transaction: a response is written whole or not at all."""
+statements. Each call is one short transaction: a response is written whole or not at all,
+with the index of the items it holds."""
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import (
-    Column,
+    Connection,
     Engine,
-    Integer,
-    MetaData,
-    String,
-    Table,
-    Text,
     create_engine,
     delete,
     event,
@@ -24,21 +22,16 @@ from sqlalchemy import (
     update,
 )
 
-metadata = MetaData()
-responses = Table(
-    "responses",
+from server.store.conversations import ConversationStore
+from server.store.tables import (
+    conversation_items,
+    conversations,
+    item_key,
     metadata,
-    Column("id", String(80), primary_key=True),
-    Column("owner", String(64), nullable=False),  # a hash of the API key; "" without one
-    Column("created_at", Integer, nullable=False, index=True),
-    Column("status", String(16), nullable=False),
-    Column("response", Text, nullable=False),  # the Response object, as answered
-    Column("input_items", Text, nullable=False),  # this request's input, items with ids
-    Column("context", Text, nullable=False),  # every item before the output, for replay
-    # Last written: a running background response's replica rewrites it every few seconds,
-    # so another replica can tell a run whose replica died from one still going.
-    Column("updated_at", Integer, nullable=False),
+    response_items,
+    responses,
 )
+
 UNFINISHED = ("queued", "in_progress")
 
 
@@ -83,6 +76,7 @@ class ResponseStore:
         if sqlite:
             event.listen(self._engine, "connect", _sqlite_pragmas)
         metadata.create_all(self._engine)
+        self.conversations = ConversationStore(self._engine)
 
     @property
     def backend(self) -> str:
@@ -93,6 +87,7 @@ class ResponseStore:
             conn.execute(
                 insert(responses).values({**record.__dict__, "updated_at": int(time.time())})
             )
+            _index_items(conn, record.id, record.owner, [record.input_items, record.response])
 
     def finish(self, response_id: str, status: str, response: str) -> None:
         """A background response's final state (or any state change after `add`)."""
@@ -102,6 +97,11 @@ class ResponseStore:
                 .where(responses.c.id == response_id)
                 .values(status=status, response=response, updated_at=int(time.time()))
             )
+            owner = conn.execute(
+                select(responses.c.owner).where(responses.c.id == response_id)
+            ).scalar_one_or_none()
+            if owner is not None:
+                _index_items(conn, response_id, owner, [response])
 
     def abandon(
         self, response_id: str, status: str, response: str, written_before: float | None
@@ -140,7 +140,28 @@ class ResponseStore:
             result = conn.execute(
                 delete(responses).where(responses.c.id == response_id, responses.c.owner == owner)
             )
+            if result.rowcount > 0:
+                conn.execute(
+                    delete(response_items).where(response_items.c.response_id == response_id)
+                )
         return result.rowcount > 0
+
+    def item(self, item_id: str, owner: str) -> dict[str, Any] | None:
+        """The item with this id in the owner's newest stored response holding one (its
+        input or its output), for an `item_reference`."""
+        query = (
+            select(responses.c.input_items, responses.c.response)
+            .join(response_items, response_items.c.response_id == responses.c.id)
+            .where(response_items.c.owner == owner, response_items.c.item_key == item_key(item_id))
+            .order_by(responses.c.created_at.desc())
+            .limit(1)
+        )
+        with self._engine.connect() as conn:
+            row = conn.execute(query).first()
+        if row is None:
+            return None
+        held = [*json.loads(row.input_items), *json.loads(row.response)["output"]]
+        return next((item for item in held if item.get("id") == item_id), None)
 
     def unfinished(self, written_before: float | None = None) -> list[StoredResponse]:
         """Background responses not ended; with `written_before`, only those whose row has
@@ -163,6 +184,18 @@ class ResponseStore:
                 .limit(retention.max_count)
             )
             over = conn.execute(delete(responses).where(responses.c.id.not_in(kept)))
+            conn.execute(
+                delete(response_items).where(
+                    response_items.c.response_id.not_in(select(responses.c.id))
+                )
+            )
+            # A deleted conversation's items are kept for references, as long as a response.
+            conn.execute(
+                delete(conversation_items).where(
+                    conversation_items.c.created_at < cutoff,
+                    conversation_items.c.conversation_id.not_in(select(conversations.c.id)),
+                )
+            )
             return count + over.rowcount
 
     def count(self) -> int:
@@ -171,6 +204,28 @@ class ResponseStore:
 
     def close(self) -> None:
         self._engine.dispose()
+
+
+def _index_items(conn: Connection, response_id: str, owner: str, documents: list[str]) -> None:
+    """The ids of the items in `documents` (an input item list, a Response object) that
+    the index does not hold yet for this response."""
+    ids: set[str] = set()
+    for document in documents:
+        parsed = json.loads(document)
+        items = parsed.get("output", []) if isinstance(parsed, dict) else parsed
+        ids.update(item["id"] for item in items if isinstance(item, dict) and "id" in item)
+    keys = {item_key(item_id) for item_id in ids}
+    if not keys:
+        return
+    held = conn.execute(
+        select(response_items.c.item_key).where(response_items.c.response_id == response_id)
+    )
+    new = keys - set(held.scalars())
+    if new:
+        conn.execute(
+            insert(response_items),
+            [{"response_id": response_id, "item_key": k, "owner": owner} for k in sorted(new)],
+        )
 
 
 def _sqlite_pragmas(connection: object, _record: object) -> None:

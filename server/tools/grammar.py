@@ -1,7 +1,8 @@
 """The grammar a tool request decodes under (llguidance's Lark dialect, which vLLM's
 `guidance` backend takes as a structured-outputs grammar). Calls are in the format of
 server/tools/format.py, and each call's JSON is `{"name": NAME, "arguments": ARGS}` with
-ARGS valid against that function's parameters: the grammar guarantees it, the model's
+ARGS valid against that function's parameters, or a custom tool's `{"name": NAME}` and its
+input in its format (server/tools/custom.py): the grammar guarantees it, the model's
 judgement only picks among valid calls.
 
 vLLM's structural tags were the first idea; through the guidance backend they take a
@@ -15,8 +16,9 @@ import json
 from typing import Any
 
 from server.sampling.json_schema import bounded
-from server.tools.format import CALL_END, CALL_OPEN, ITEM_SEPARATOR, KEY_SEPARATOR
-from server.tools.plan import Function, ToolPlan
+from server.tools.custom import input_rule
+from server.tools.format import CALL_END, CALL_OPEN, INPUT_END, ITEM_SEPARATOR, KEY_SEPARATOR
+from server.tools.plan import Custom, Function, ToolPlan
 
 
 def arguments_schema(function: Function, flexible_whitespace: bool) -> dict[str, Any]:
@@ -50,7 +52,8 @@ def call_grammar(
 ) -> str | None:
     """None where nothing is constrained (tool_choice "none"). A call is written
     `{"name": NAME, "arguments": ARGS}` between the markers, the name one of the callable
-    functions and ARGS valid against that function's parameters. `answer`: the schema of a
+    functions and ARGS valid against that function's parameters, or `{"name": NAME}` and
+    the input of a callable custom tool. `answer`: the schema of a
     response format, which an answer without calls follows (as OpenAI's tools and
     structured outputs combine)."""
     if plan.choice == "none":
@@ -62,20 +65,23 @@ def call_grammar(
         start = f"start: answer | call{more}"
     else:
         start = f"start: TEXT | head body{more}"
-    names = " | ".join(f"function_{i}" for i in range(len(plan.callable)))
+    names = " | ".join(f"tool_{i}" for i in range(len(plan.callable)))
     lines = [
         "%llguidance {}",
         start,
         f"head[lazy]: TEXT {json.dumps(CALL_OPEN)}",
         r"TEXT: /(.|\n)*/",
         f"call: {json.dumps(CALL_OPEN)} body",
-        f"body: {json.dumps(chr(10) + '{' + json.dumps('name') + KEY_SEPARATOR)} ({names}) "
-        f"{json.dumps(CALL_END)}",
+        f"body: {json.dumps(chr(10) + '{' + json.dumps('name') + KEY_SEPARATOR)} ({names})",
     ]
-    for i, function in enumerate(plan.callable):
-        key = json.dumps(json.dumps(function.name) + ITEM_SEPARATOR + '"arguments"' + KEY_SEPARATOR)
-        arguments = json.dumps(arguments_schema(function, flexible_whitespace))
-        lines.append(f"function_{i}: {key} %json {arguments}")
+    for i, tool in enumerate(plan.callable):
+        if isinstance(tool, Custom):
+            lines.append(f"tool_{i}: {json.dumps(json.dumps(tool.name) + '}' + chr(10))} input_{i}")
+            lines.append(input_rule(f"input_{i}", tool.format, INPUT_END))
+            continue
+        key = json.dumps(json.dumps(tool.name) + ITEM_SEPARATOR + '"arguments"' + KEY_SEPARATOR)
+        arguments = json.dumps(arguments_schema(tool, flexible_whitespace))
+        lines.append(f"tool_{i}: {key} %json {arguments} {json.dumps(CALL_END)}")
     if answer is not None and plan.text_allowed:
         lines.append(f"answer: %json {json.dumps(_json_options(answer, flexible_whitespace))}")
     return "\n".join([*lines, ""])

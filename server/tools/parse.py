@@ -1,6 +1,7 @@
 """Reading calls back out of generated text, as it streams: text before a call is content,
-each call is announced as soon as its name is known and its arguments pass on in pieces.
-Only the few characters that could be the start of a call marker are held back."""
+each call is announced as soon as its name is known and its arguments pass on in pieces;
+a custom tool's input passes on as arguments do, exactly as written. Only the few
+characters that could be the start of a marker are held back."""
 
 from __future__ import annotations
 
@@ -9,9 +10,11 @@ import re
 import uuid
 from dataclasses import dataclass, field
 
-from server.tools.format import CALL_END, CALL_OPEN
+from server.tools.format import CALL_END, CALL_OPEN, INPUT_END
 
-_HEAD = re.compile(r'\s*\{\s*"name"\s*:\s*"([A-Za-z0-9_-]+)"\s*,\s*"arguments"\s*:\s*')
+_NAME = r'\s*\{\s*"name"\s*:\s*"([A-Za-z0-9_-]+)"\s*'
+_HEAD = re.compile(_NAME + r',\s*"arguments"\s*:\s*')
+_CUSTOM_HEAD = re.compile(_NAME + r"\}\n")
 
 
 @dataclass(frozen=True)
@@ -24,12 +27,14 @@ class CallBegins:
     index: int
     id: str
     name: str
+    custom: bool = False  # a custom tool's: its "arguments" are its input
 
 
 @dataclass(frozen=True)
 class ArgumentsPiece:
     index: int
     text: str
+    custom: bool = False
 
 
 @dataclass(frozen=True)
@@ -45,7 +50,8 @@ Event = TextPiece | CallBegins | ArgumentsPiece | CallEnds
 class ParsedCall:
     id: str
     name: str
-    arguments: str = ""
+    arguments: str = ""  # a custom tool's input
+    custom: bool = False
 
 
 def new_call_id() -> str:
@@ -77,7 +83,7 @@ def _complete(arguments: str) -> bool:
 class CallParser:
     content: str = ""
     calls: list[ParsedCall] = field(default_factory=list)
-    _state: str = "text"  # text | head | arguments | between
+    _state: str = "text"  # text | head | arguments | input | between
     _pending: str = ""
 
     def feed(self, text: str) -> list[Event]:
@@ -102,6 +108,12 @@ class CallParser:
                 call.arguments += rest
                 events.append(ArgumentsPiece(len(self.calls) - 1, rest))
             events.append(CallEnds(len(self.calls) - 1, call.arguments))
+        elif self._state == "input":
+            call = self.calls[-1]
+            if rest:
+                call.arguments += rest
+                events.append(ArgumentsPiece(len(self.calls) - 1, rest, custom=True))
+            events.append(CallEnds(len(self.calls) - 1, call.arguments))
         return events
 
     def _text(self, events: list[Event]) -> bool:
@@ -123,13 +135,32 @@ class CallParser:
 
     def _head(self, events: list[Event]) -> bool:
         match = _HEAD.match(self._pending)
+        custom = match is None
+        if custom:
+            match = _CUSTOM_HEAD.match(self._pending)
         if match is None:
             return False
-        self.calls.append(ParsedCall(new_call_id(), match.group(1)))
+        self.calls.append(ParsedCall(new_call_id(), match.group(1), custom=custom))
         index = len(self.calls) - 1
-        events.append(CallBegins(index, self.calls[-1].id, match.group(1)))
+        events.append(CallBegins(index, self.calls[-1].id, match.group(1), custom))
         self._pending = self._pending[match.end() :]
-        self._state = "arguments"
+        self._state = "input" if custom else "arguments"
+        return True
+
+    def _input(self, events: list[Event]) -> bool:
+        """A custom tool's input, as written, up to the first end marker."""
+        call, index = self.calls[-1], len(self.calls) - 1
+        at = self._pending.find(INPUT_END)
+        end = at if at >= 0 else _held(self._pending, INPUT_END)
+        if end:
+            call.arguments += self._pending[:end]
+            events.append(ArgumentsPiece(index, self._pending[:end], custom=True))
+        if at < 0:
+            self._pending = self._pending[end:]
+            return False
+        events.append(CallEnds(index, call.arguments))
+        self._pending = self._pending[at + len(INPUT_END) :]
+        self._state = "between"
         return True
 
     def _arguments(self, events: list[Event]) -> bool:

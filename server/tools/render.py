@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from server.protocol.chat import ChatMessage
-from server.tools.format import call_text, result_text, tools_prompt
+from server.protocol.tools import MessageCustomCall, MessageToolCall
+from server.tools.format import call_text, custom_call_text, result_text, tools_prompt
 from server.tools.plan import CallTurn, ToolPlan, check_call_ids
 
 # Templates know "system"; OpenAI's "developer" is the same role under a newer name.
@@ -48,10 +49,10 @@ def template_input(
     )
     declared = None
     if plan is not None and plan.choice != "none":
-        declared = [f.definition() for f in plan.functions]
+        declared = [t.definition() for t in plan.tools]
     if template.takes_tools:
         return [_native(m) for m in messages], declared
-    names = {c.id: c.function.name for m in messages for c in m.tool_calls or ()}
+    names = {c.id: _name(c) for m in messages for c in m.tool_calls or ()}
     turns: list[dict[str, Any]] = []
     after_result = False
     for message in messages:
@@ -70,9 +71,7 @@ def template_input(
         after_result = False
         content = message.text()
         if message.tool_calls:
-            calls = "\n".join(
-                call_text(c.function.name, c.function.arguments) for c in message.tool_calls
-            )
+            calls = "\n".join(_call_text(c) for c in message.tool_calls)
             content = f"{content}\n{calls}" if content else calls
         turns.append({"role": _ROLES.get(message.role, message.role), "content": content})
     if declared:
@@ -86,25 +85,38 @@ def template_input(
     return turns, None
 
 
+def _name(call: MessageToolCall | MessageCustomCall) -> str:
+    return call.custom.name if isinstance(call, MessageCustomCall) else call.function.name
+
+
+def _call_text(call: MessageToolCall | MessageCustomCall) -> str:
+    if isinstance(call, MessageCustomCall):
+        return custom_call_text(call.custom.name, call.custom.input)
+    return call_text(call.function.name, call.function.arguments)
+
+
 def _native(message: ChatMessage) -> dict[str, Any]:
     turn: dict[str, Any] = {
         "role": _ROLES.get(message.role, message.role),
         "content": message.text(),
     }
     if message.tool_calls:
-        turn["tool_calls"] = [
-            {
-                "id": c.id,
-                "type": "function",
-                "function": {"name": c.function.name, "arguments": _value(c.function.arguments)},
-            }
-            for c in message.tool_calls
-        ]
+        turn["tool_calls"] = [_native_call(c) for c in message.tool_calls]
     if message.role == "tool":
         turn["tool_call_id"] = message.tool_call_id
     if message.name is not None:
         turn["name"] = message.name
     return turn
+
+
+def _native_call(call: MessageToolCall | MessageCustomCall) -> dict[str, Any]:
+    """Hugging Face templates know function calls only: a custom tool's call is one whose
+    arguments are its input text."""
+    if isinstance(call, MessageCustomCall):
+        function = {"name": call.custom.name, "arguments": call.custom.input}
+    else:
+        function = {"name": call.function.name, "arguments": _value(call.function.arguments)}
+    return {"id": call.id, "type": "function", "function": function}
 
 
 def _value(arguments: str) -> Any:

@@ -8,8 +8,13 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from types import SimpleNamespace
 
+import httpx
 import pytest
 from agents import (
     Agent,
@@ -25,6 +30,8 @@ from langchain_core.messages import HumanMessage
 from langchain_core.tools import tool
 from langchain_openai import ChatOpenAI
 from openai import AsyncOpenAI
+
+from tests.e2e.conftest import API_KEY
 
 ROOT = Path(__file__).resolve().parents[2]
 CODEX = ROOT / ".tools" / "codex" / "node_modules" / ".bin" / "codex"
@@ -204,14 +211,29 @@ def test_langchain_sends_only_the_new_message_with_previous_response_id(server, 
     assert [item.content[0].text for item in sent] == ["Name?"]
 
 
-def _codex(server, model: str, home: Path, *options: str) -> subprocess.CompletedProcess[str]:
+def _codex(
+    server,
+    model: str,
+    home: Path,
+    *options: str,
+    prompt: str = "Say hi.",
+    catalog: dict | None = None,
+    api_key: str | None = None,
+) -> subprocess.CompletedProcess[str]:
     """`codex exec` with a provider for this server: no login, no update check, no
-    analytics or plugin sync (nothing leaves the machine), one try per request."""
+    analytics or plugin sync (nothing leaves the machine), one try per request. `catalog`:
+    the model's entry in a model catalog of Codex's own format (`model_catalog_json`), which
+    is how Codex learns a model's tools and instructions."""
     home.mkdir(parents=True, exist_ok=True)
+    top = ""
+    if catalog is not None:
+        (home / "catalog.json").write_text(json.dumps({"models": [catalog]}))
+        top = f'model_catalog_json = "{home / "catalog.json"}"\n'
     (home / "config.toml").write_text(
         f'model = "{model}"\n'
         'model_provider = "local"\n'
         "check_for_update_on_startup = false\n"
+        f"{top}"
         "[analytics]\nenabled = false\n"
         "[features]\nplugins = false\n"
         "[model_providers.local]\n"
@@ -219,14 +241,15 @@ def _codex(server, model: str, home: Path, *options: str) -> subprocess.Complete
         f'base_url = "{server.base_url}/v1"\n'
         'wire_api = "responses"\n'
         "request_max_retries = 0\n"
-        "stream_max_retries = 0\n"
+        "stream_max_retries = 0\n" + ('env_key = "CODEX_TEST_API_KEY"\n' if api_key else "")
     )
     work = home / "work"
     work.mkdir(exist_ok=True)
+    key = {"CODEX_TEST_API_KEY": api_key} if api_key else {}
     return subprocess.run(
-        [str(CODEX), "exec", "--skip-git-repo-check", *options, "Say hi."],
+        [str(CODEX), "exec", "--skip-git-repo-check", *options, prompt],
         cwd=work,
-        env={**os.environ, "CODEX_HOME": str(home), "NO_COLOR": "1"},
+        env={**os.environ, "CODEX_HOME": str(home), "NO_COLOR": "1", **key},
         stdin=subprocess.DEVNULL,
         capture_output=True,
         text=True,
@@ -300,3 +323,143 @@ def test_codex_answers_with_a_prompt_that_fits(server, model, codex, tmp_path):
     ]
     assert messages, result.stdout[-3000:]
     assert isinstance(json.loads(messages[-1]["text"])["greeting"], str)
+
+
+class _Recording(ThreadingHTTPServer):
+    """A pass-through to the server that keeps the JSON bodies sent to it: what Codex
+    declared is otherwise seen nowhere (it sends `store: false`)."""
+
+    def __init__(self, target: str) -> None:
+        self.target = target
+        self.bodies: list[dict] = []
+        self.statuses: list[int] = []
+        super().__init__(("127.0.0.1", 0), _Forward)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+
+class _Forward(BaseHTTPRequestHandler):
+    server: _Recording
+
+    def _forward(self) -> None:
+        body = self.rfile.read(int(self.headers.get("content-length") or 0))
+        if body and not self.headers.get("content-encoding"):
+            self.server.bodies.append(json.loads(body))
+        headers = {k: v for k, v in self.headers.items() if k.lower() != "host"}
+        answer = httpx.request(
+            self.command, self.server.target + self.path, headers=headers, content=body, timeout=170
+        )
+        self.server.statuses.append(answer.status_code)
+        self.send_response(answer.status_code)
+        skipped = ("content-length", "content-encoding", "transfer-encoding", "connection")
+        for key, value in answer.headers.items():
+            if key.lower() not in skipped:
+                self.send_header(key, value)
+        self.send_header("content-length", str(len(answer.content)))
+        self.end_headers()
+        self.wfile.write(answer.content)
+
+    do_GET = do_POST = _forward
+
+    def log_message(self, format: str, *args: object) -> None:
+        return None
+
+
+@pytest.fixture
+def recording(processed_server) -> Iterator[_Recording]:
+    proxy = _Recording(processed_server.base_url)
+    thread = threading.Thread(target=proxy.serve_forever, daemon=True)
+    thread.start()
+    yield proxy
+    proxy.shutdown()
+    proxy.server_close()
+
+
+def _custom_tools(body: dict) -> list[dict]:
+    """The custom tools a request declares, namespace members included."""
+    tools = list(body.get("tools") or ())
+    tools += [t for n in tools if n.get("type") == "namespace" for t in n["tools"]]
+    return [t for t in tools if t.get("type") == "custom"]
+
+
+def _catalog_entry(model: str) -> dict:
+    """This server's model as a Codex catalog model whose apply_patch is the free-form
+    (custom, Lark grammar) tool, as Codex's catalog declares OpenAI's newer models; the
+    fields are those Codex's catalog format requires."""
+    return {
+        "slug": model,
+        "display_name": model,
+        "description": "served by sampling-server",
+        "base_instructions": "You are Codex, a coding agent. Edit files with apply_patch.",
+        "apply_patch_tool_type": "freeform",
+        "context_window": 8192,
+        "shell_type": "shell_command",
+        "visibility": "list",
+        "supported_in_api": True,
+        "priority": 1,
+        "default_reasoning_level": "medium",
+        "supported_reasoning_levels": [],
+        "input_modalities": ["text"],
+        "support_verbosity": False,
+        "truncation_policy": {"mode": "tokens", "limit": 10000},
+        "experimental_supported_tools": [],
+    }
+
+
+@pytest.mark.processed
+def test_codex_declares_apply_patch_as_a_grammar_tool_and_the_server_answers_it(
+    model, codex, recording, tmp_path
+):
+    """A catalog model whose apply_patch is free-form: Codex declares it as OpenAI's newer
+    models take it, a custom tool whose input is a Lark grammar, and the server answers
+    every request (before custom tools, a 400). Codex sends `tool_choice: "auto"`, no
+    output limit and temperature 1, so the 135M model chooses: it answers (the turn
+    completes), or it calls apply_patch, whose input, decoded under Codex's grammar, Codex
+    parses and applies (the file is on disk), and often goes on patching until the
+    operator's 512-token cap ends a response `incomplete`, which Codex reports as such."""
+    schema = tmp_path / "schema.json"
+    schema.write_text(
+        json.dumps(
+            {
+                "type": "object",
+                "properties": {"done": {"type": "boolean"}},
+                "required": ["done"],
+                "additionalProperties": False,
+            }
+        )
+    )
+    options = [arg for option in SMALL_PROMPT for arg in ("-c", option)]
+    home = tmp_path / "home"
+    result = _codex(
+        SimpleNamespace(base_url=recording.base_url),
+        model,
+        home,
+        "--json",
+        "--sandbox",
+        "workspace-write",
+        "--output-schema",
+        str(schema),
+        *options,
+        prompt="Say hi.",
+        catalog=_catalog_entry(model),
+        api_key=API_KEY,
+    )
+    shown = (result.stdout + result.stderr)[-3000:]
+    declared = [t for body in recording.bodies for t in _custom_tools(body)]
+    patch = [t for t in declared if t["name"] == "apply_patch"]
+    assert patch, [sorted(body) for body in recording.bodies]
+    assert patch[0]["format"]["type"] == "grammar" and patch[0]["format"]["syntax"] == "lark"
+    assert "*** Begin Patch" in patch[0]["format"]["definition"]
+    assert all(status == 200 for status in recording.statuses), recording.statuses
+    events = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+    items = [e["item"] for e in events if e.get("type") == "item.completed"]
+    applied = [i for i in items if i.get("type") == "file_change" and i["status"] == "completed"]
+    if result.returncode != 0:  # the cap, not a refusal: the only way this turn may end
+        assert "Incomplete response returned, reason: max_output_tokens" in shown, shown
+    else:
+        assert any(item.get("type") == "agent_message" for item in items), shown
+    for item in applied:
+        for change in item["changes"]:
+            assert (home / "work" / change["path"]).exists() or change["kind"] == "delete"

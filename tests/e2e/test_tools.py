@@ -467,8 +467,18 @@ def _bad_tool_requests(model: str) -> list[tuple[str, dict, str]]:
         ),
         (
             "/v1/responses",
-            {"model": model, "input": "hi", "tools": [{"type": "custom", "name": "patch"}]},
-            "tools[0]",
+            {
+                "model": model,
+                "input": "hi",
+                "tools": [
+                    {
+                        "type": "custom",
+                        "name": "patch",
+                        "format": {"type": "grammar", "syntax": "lark", "definition": "start: ("},
+                    }
+                ],
+            },
+            "tools[0].format.definition",
         ),
         (
             "/v1/responses",

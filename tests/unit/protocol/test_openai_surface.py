@@ -127,10 +127,6 @@ def test_fields_without_effect_are_accepted():
         ),
         ({"messages": [{"role": "function", "name": "f", "content": "x"}]}, "messages[0].role"),
         ({"functions": [{"name": "f"}]}, "functions"),
-        (
-            {"tools": [{"type": "custom", "custom": {"name": "patch"}}]},
-            "tools[0]",
-        ),
     ],
 )
 def test_what_cannot_be_honoured_is_named(body, param):
@@ -167,24 +163,100 @@ def test_responses_tool_fields_without_effect_are_accepted():
             ],
         }
     )
-    assert [tool.name for _, tool, _ in request.functions()] == ["f"]
+    assert [tool.name for _, tool, _ in request.declared_tools()] == ["f"]
+
+
+def test_custom_tools_are_taken_as_openai_writes_them():
+    """Custom tools with each format, their tool_choice, their calls and outputs sent back,
+    and custom members of a namespace (Codex's), in both APIs' shapes."""
+    lark = {"syntax": "lark", "definition": 'start: "x"'}
+    chat = ChatCompletionRequest.model_validate(
+        {
+            "model": "m",
+            "messages": [
+                {"role": "user", "content": "patch it"},
+                {
+                    "role": "assistant",
+                    "tool_calls": [
+                        {"id": "c", "type": "custom", "custom": {"name": "patch", "input": "x"}}
+                    ],
+                },
+                {"role": "tool", "tool_call_id": "c", "content": "done"},
+            ],
+            "tools": [
+                {
+                    "type": "custom",
+                    "custom": {"name": "patch", "format": {"type": "grammar", "grammar": lark}},
+                },
+                {"type": "custom", "custom": {"name": "note", "format": {"type": "text"}}},
+            ],
+            "tool_choice": {
+                "type": "allowed_tools",
+                "allowed_tools": {
+                    "mode": "required",
+                    "tools": [{"type": "custom", "custom": {"name": "note"}}],
+                },
+            },
+        }
+    )
+    assert [t.custom.name for t in chat.tools or ()] == ["patch", "note"]
+    regex = {"type": "grammar", "syntax": "regex", "definition": "[0-9]+"}
+    request = ResponseCreateRequest.model_validate(
+        {
+            "model": "m",
+            "input": [
+                {"type": "custom_tool_call", "call_id": "c", "name": "patch", "input": "x"},
+                {"type": "custom_tool_call_output", "call_id": "c", "output": "done"},
+            ],
+            "tools": [
+                {"type": "namespace", "name": "n", "description": "d", "tools": NS_TOOLS},
+                {"type": "custom", "name": "count", "format": regex},
+            ],
+            "tool_choice": {"type": "custom", "name": "count"},
+        }
+    )
+    assert [(where, tool.name, space) for where, tool, space in request.declared_tools()] == [
+        ("tools[0].tools[0]", "f", "n"),
+        ("tools[0].tools[1]", "patch", "n"),
+        ("tools[1]", "count", None),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("tool", "param"),
+    [
+        ({"type": "custom", "name": "a b"}, "tools[0].name"),
+        (
+            {"type": "custom", "name": "p", "format": {"type": "grammar", "syntax": "ebnf"}},
+            "tools[0].format.syntax",
+        ),
+        (
+            {
+                "type": "custom",
+                "name": "p",
+                "format": {"type": "grammar", "syntax": "regex", "definition": "a" * 65_537},
+            },
+            "tools[0].format.definition",
+        ),
+    ],
+)
+def test_custom_tools_outside_openais_shapes_are_refused(tool, param):
+    """A name outside OpenAI's pattern, a syntax it does not have, a definition past the
+    bound on the grammar compiled per request."""
+    got, _ = refusal(ResponseCreateRequest, {"model": "m", "input": "hi", "tools": [tool]})
+    assert got == param
 
 
 @pytest.mark.parametrize(
     ("body", "param"),
     [
-        ({"conversation": "conv_1"}, "conversation"),
+        ({"prompt": {"id": "pmpt_1"}}, "prompt"),
+        ({"conversation": "conv_1", "previous_response_id": "r"}, "previous_response_id"),
         ({"background": True, "store": False}, "background"),
-        ({"input": [{"type": "item_reference", "id": "msg_1"}]}, "input[0]"),
-        ({"input": [{"id": "msg_1"}]}, "input[0]"),
         ({"tool_choice": {"type": "web_search_preview"}}, "tool_choice"),
         (
             {"input": [{"role": "user", "content": [{"type": "input_image", "image_url": "u"}]}]},
             "input[0].content[0]",
-        ),
-        (
-            {"tools": [{"type": "namespace", "name": "n", "description": "d", "tools": NS_TOOLS}]},
-            "tools[0].tools[1]",
         ),
     ],
 )
@@ -300,7 +372,7 @@ def test_an_answers_output_goes_back_in_as_it_came_out():
         }
     )
     assert request.wants_logprobs
-    assert [(where, tool.name, space) for where, tool, space in request.functions()] == [
+    assert [(where, tool.name, space) for where, tool, space in request.declared_tools()] == [
         ("tools[0].tools[0]", "get_weather", "weather")
     ]
 
