@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, StrictBool, StrictStr
+from pydantic import BaseModel, Field, StrictBool, StrictStr, ValidationError, model_validator
 
 from server.protocol.common import RequestModel
 from server.protocol.responses import (
@@ -47,6 +47,19 @@ class TokenCountsBody(RequestModel):
     personality: StrictStr | None = Field(
         None, max_length=64, description="A style preset: no effect on the count."
     )
+
+    @model_validator(mode="after")
+    def _refused_as_responses_refuses(self) -> TokenCountsBody:
+        """What `POST /v1/responses` refuses in its input (content this model cannot read,
+        items it does not take) is a 400 here too, not a count."""
+        if self.input is not None:
+            try:
+                self.request(self.model or "")
+            except ValidationError as error:
+                raise ValueError(
+                    str(error.errors()[0]["msg"]).removeprefix("Value error, ")
+                ) from None
+        return self
 
     def request(self, model: str, **replaced: Any) -> ResponseCreateRequest:
         """The Responses request these fields make, not stored: the one counted."""

@@ -146,7 +146,7 @@ def test_responses_stream(client, model):
 @pytest.mark.parametrize(
     ("field", "value"),
     [
-        ("conversation", "conv_1"),
+        ("prompt", {"id": "pmpt_1"}),
         ("temperature", 3),
     ],
 )

@@ -102,3 +102,15 @@ def test_the_docs_build_renders_a_figure_and_fails_on_a_missing_key(tmp_path):
     broken = build(tmp_path / "broken", '{{ result("numerics.json", "no_such_key") }}\n')
     assert broken.returncode != 0
     assert "no_such_key" in broken.stderr
+
+
+def test_every_committed_result_records_how_it_was_made():
+    """Each results file says its command, its machine and its date (docs can show them)."""
+    files = sorted((ROOT / "docs" / "results").rglob("*.json"))
+    assert len(files) > 10
+    lacking = [
+        str(path.relative_to(ROOT))
+        for path in files
+        if not all(key in json.loads(path.read_text()) for key in ("command", "date", "machine"))
+    ]
+    assert lacking == []

@@ -68,3 +68,12 @@ def test_a_bad_query_parameter_is_named_bare(client: TestClient, query: str, par
     answer = client.get(f"/v1/responses/resp_unknown{query}", headers=A)
     assert answer.status_code == 400, answer.text
     assert answer.json()["error"]["param"] == param
+
+
+def test_what_responses_refuses_is_a_400_when_counted(client: TestClient):
+    """The fuzz's find: content the model cannot read, inside a tool output, given to the
+    token count (whose body takes items without the Responses policy) was a 500."""
+    item = {"type": "function_call_output", "call_id": "c", "output": [{"type": "input_file"}]}
+    answer = client.post("/v1/responses/input_tokens", json={"input": [item]}, headers=A)
+    assert answer.status_code == 400, answer.text
+    assert answer.json()["error"]["param"] == "input[0].output[0]"
