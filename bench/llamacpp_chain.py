@@ -15,6 +15,7 @@ import llama_cpp as lib
 import numpy as np
 
 FLOAT = np.float32
+TOKEN_DATA = np.dtype([("id", np.int32), ("logit", np.float32), ("p", np.float32)])
 
 
 def _sampler(stage: dict, seed: int):
@@ -59,20 +60,22 @@ def run(case: dict) -> dict:
     n = len(case["steps"])
     for step, logits in enumerate(case["steps"]):
         row = np.asarray(logits, dtype=FLOAT)
-        data = (lib.llama_token_data * row.size)(
-            *(lib.llama_token_data(i, float(x), 0.0) for i, x in enumerate(row))
-        )
+        data = np.zeros(row.size, dtype=TOKEN_DATA)  # llama_token_data, laid out as in C
+        data["id"] = np.arange(row.size)
+        data["logit"] = row
         array = lib.llama_token_data_array(
-            ctypes.cast(data, lib.llama_token_data_p), row.size, -1, False
+            data.ctypes.data_as(lib.llama_token_data_p), row.size, -1, False
         )
         lib.llama_sampler_apply(chain, ctypes.byref(array))
-        left = [array.data[i] for i in range(array.size)]
-        finite = [(c.id, c.logit) for c in left if np.isfinite(c.logit)]
-        ids = np.array([i for i, _ in finite], dtype=np.int64)
-        kept_logits = np.array([x for _, x in finite], dtype=np.float64)
+        start = (ctypes.addressof(array.data.contents) - data.ctypes.data) // TOKEN_DATA.itemsize
+        left = data[start : start + array.size]  # a sampler may move the pointer (XTC)
+        left = left[np.isfinite(left["logit"])]
+        ids = left["id"].astype(np.int64)
+        kept_logits = left["logit"].astype(np.float64)
         probs = np.exp(kept_logits - kept_logits.max()) if ids.size else kept_logits
         probs = probs / probs.sum() if ids.size else probs
         selected = int(array.data[array.selected].id) if array.selected >= 0 else None
+        assert ctypes.sizeof(lib.llama_token_data) == TOKEN_DATA.itemsize
         steps.append(
             {
                 "ids": ids.tolist(),

@@ -12,9 +12,11 @@ token ids), XTC with a probability strictly between 0 and 1 (the two draw their 
 different generators: 0 and 1 are compared; its threshold is drawn from [0.001, 0.5], since
 at 0 with temperature 0 llama.cpp keeps one of the tokens its temperature set to -inf), the
 repetition penalty (vLLM's, not a stage). Two things are counted apart, not failed: a token
-at a cut that this server's own float64 computation moves across when the logits move by a
-float32 rounding, and typical-p where a float32 probability underflows (llama.cpp computes
-0 * log 0 = NaN and keeps an arbitrary set). Probabilities may differ beyond 1e-6 only by
+at a cut that this server's own float64 computation moves across when the logits move by
+what float32 sums over the vocabulary can err by (sqrt(n) units in the last place), and
+typical-p where llama.cpp sees a probability of 0 (a float32 underflow, or a token top_n_sigma or
+temperature 0 set to -inf without removing it): it computes 0 * log 0 = NaN and keeps an
+arbitrary set. Probabilities may differ beyond 1e-6 only by
 what float32 arithmetic on the tempered logits allows (low temperatures); those steps are
 counted."""
 
@@ -143,7 +145,7 @@ def ours(draw: Draw, steps: np.ndarray, history: list[int], drawn: list[int]) ->
 
 
 FLOAT32_EPS = float(np.finfo(np.float32).eps)
-# exp() of a float32 below this is 0: llama.cpp's typical-p then computes 0 * log(0) = NaN.
+# exp() of a float32 below this is 0.
 FLOAT32_UNDERFLOW = 87.0
 
 
@@ -158,21 +160,27 @@ def allowance(draw: Draw, logits: np.ndarray) -> float:
 def moves_with_rounding(
     draw: Draw, steps: np.ndarray, history: list[int], drawn: list[int], mine: list[np.ndarray]
 ) -> bool:
-    """Whether this server's own kept sets change when each logit moves by about one float32
-    rounding: then a disagreement is a token at the cut, not a different definition."""
+    """Whether this server's own kept sets change when the logits move by what float32
+    arithmetic over the vocabulary can err by (a sum of n float32 terms: about sqrt(n) units
+    in the last place): then a disagreement is a token at a cut, not another definition."""
     rng = np.random.default_rng(0)
-    for _ in range(4):
-        nudged = steps * (1 + rng.uniform(-1, 1, steps.shape) * 4 * FLOAT32_EPS)
+    scale = max(4.0, float(np.sqrt(steps.shape[1]))) * FLOAT32_EPS
+    for _ in range(8):
+        nudged = steps * (1 + rng.uniform(-1, 1, steps.shape) * scale)
         for a, b in zip(mine, ours(draw, nudged, history, drawn), strict=True):
             if not np.array_equal(a > 0, b > 0):
                 return True
     return False
 
 
-def typical_underflows(draw: Draw, steps: np.ndarray) -> bool:
-    """llama.cpp's typical-p is NaN when a tempered probability underflows in float32."""
-    if draw.typ_p is None or draw.temperature <= 0:
+def typical_sees_a_zero(draw: Draw, steps: np.ndarray) -> bool:
+    """llama.cpp's typical-p computes p log p over its candidates, NaN for a probability of
+    0: one that underflows in float32, or a token an earlier stage set to -inf without
+    removing it (top_n_sigma does, and temperature 0). It then keeps an arbitrary set."""
+    if draw.typ_p is None:
         return False
+    if draw.temperature <= 0 or draw.top_n_sigma is not None:
+        return True
     spread = (steps.max(axis=1) - steps.min(axis=1)) / draw.temperature
     return bool((spread > FLOAT32_UNDERFLOW).any())
 
@@ -206,7 +214,7 @@ class Comparison:
             drawn = [step["selected"] for step in theirs]
         mine = ours(draw, steps, history, drawn)
         tally.draws += 1
-        if typical_underflows(draw, steps):
+        if typical_sees_a_zero(draw, steps):
             tally.typical_nan_in_llama_cpp += 1
             return
         at_a_cut: bool | None = None
@@ -214,7 +222,8 @@ class Comparison:
             tally.steps += 1
             reference = np.zeros_like(my)
             reference[their["ids"]] = their["probs"]
-            if set(their["ids"]) != set(np.flatnonzero(my > 0).tolist()):
+            kept = {i for i, p in zip(their["ids"], their["probs"], strict=True) if p > 0}
+            if kept != set(np.flatnonzero(my > 0).tolist()):  # p 0 on both: underflowed alike
                 if at_a_cut is None:
                     at_a_cut = moves_with_rounding(draw, steps, history, drawn, mine)
                 assert at_a_cut, (
