@@ -62,6 +62,13 @@ class ServerMiddleware:
         id_header = (b"x-request-id", request_id.encode())
         status = 500
         started_response = False
+        counted = False
+
+        def done() -> None:
+            nonlocal counted
+            if not counted:
+                counted = True
+                self._done(scope, status, started, request_id)
 
         async def send_with_id(message: Message) -> None:
             nonlocal status, started_response
@@ -69,6 +76,8 @@ class ServerMiddleware:
                 status = message["status"]
                 started_response = True
                 message["headers"] = [*message.get("headers", []), id_header]
+            elif message["type"] == "http.response.body" and not message.get("more_body"):
+                done()  # counted before the client has the last byte, so a reader sees it
             await send(message)
 
         try:
@@ -80,7 +89,7 @@ class ServerMiddleware:
                 code="request_too_large",
             )
             await _send_error(send_with_id, error)
-            self._done(scope, status, started, request_id)
+            done()
             return
         replayed = False
 
@@ -102,7 +111,7 @@ class ServerMiddleware:
             if not started_response:
                 await _send_error(send_with_id, internal_error())
         finally:
-            self._done(scope, status, started, request_id)
+            done()
 
     def _done(self, scope: Scope, status: int, started: float, request_id: str) -> None:
         elapsed = time.perf_counter() - started

@@ -20,6 +20,7 @@ from fastapi.testclient import TestClient
 from vllm.v1.engine.exceptions import EngineDeadError
 
 from bench.layers import ROOT
+from server.http import app as app_module
 from server.http.admission import Admission
 from server.http.app import create_app
 from server.http.error_handlers import CODES, error_response
@@ -101,11 +102,16 @@ def serving() -> Iterator[TestClient]:
 
 @pytest.fixture(scope="module")
 def loading() -> Iterator[TestClient]:
+    """Stopped while loading, the app kills its process's children (the engine's): here
+    that process is pytest, whose children include the e2e servers, so that is left out."""
+
     async def start(metrics: Metrics) -> FakeEngine:
         await asyncio.Event().wait()
         raise AssertionError("never reached")
 
-    yield from _app(start)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(app_module, "_stop_child_processes", lambda: None)
+        yield from _app(start)
 
 
 @pytest.fixture(scope="module")
