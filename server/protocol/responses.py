@@ -651,7 +651,18 @@ class OutputMessage(BaseModel):
     content: list[OutputText]
 
 
-class OutputFunctionCall(BaseModel):
+class _NamespacedCall(BaseModel):
+    """A call item: its `namespace` is written only for a member of a namespace tool."""
+
+    @model_serializer(mode="wrap")
+    def _namespace_only_when_set(self, handler: Any) -> dict[str, Any]:
+        data = handler(self)
+        if data.get("namespace") is None:
+            data.pop("namespace", None)
+        return data
+
+
+class OutputFunctionCall(_NamespacedCall):
     type: Literal["function_call"] = "function_call"
     id: str
     call_id: str
@@ -660,15 +671,8 @@ class OutputFunctionCall(BaseModel):
     status: Status
     namespace: str | None = None
 
-    @model_serializer(mode="wrap")
-    def _namespace_only_when_set(self, handler: Any) -> dict[str, Any]:
-        data = handler(self)
-        if data.get("namespace") is None:
-            data.pop("namespace", None)
-        return data
 
-
-class OutputCustomToolCall(BaseModel):
+class OutputCustomToolCall(_NamespacedCall):
     type: Literal["custom_tool_call"] = "custom_tool_call"
     id: str
     call_id: str
@@ -676,13 +680,6 @@ class OutputCustomToolCall(BaseModel):
     input: str
     status: Status
     namespace: str | None = None
-
-    @model_serializer(mode="wrap")
-    def _namespace_only_when_set(self, handler: Any) -> dict[str, Any]:
-        data = handler(self)
-        if data.get("namespace") is None:
-            data.pop("namespace", None)
-        return data
 
 
 class OutputCompaction(BaseModel):
