@@ -42,6 +42,9 @@ COMMANDS = {
     "sampler_cost": Command(
         "bench.sampler_cost", "throughput with and without DRY and the truncations, 16 streams"
     ),
+    "chain_cost": Command(
+        "bench.chain_cost", "throughput of sampler orders, adaptive-p, processed logprobs"
+    ),
     "sampler_differential": Command(
         "bench.sampler_differential", "each sampler against llama.cpp's own, same logits"
     ),

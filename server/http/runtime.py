@@ -40,11 +40,12 @@ class Services:
             settings.max_inspect_candidates,
             settings.inspect_prefills,
         )
-        chat = ChatCompletions(engine, defaults, limits, settings.json_whitespace)
+        mode = settings.logprobs_mode
+        chat = ChatCompletions(engine, defaults, limits, settings.json_whitespace, mode)
         return cls(
             engine=engine,
             chat=chat,
-            completions=Completions(engine, defaults, limits),
+            completions=Completions(engine, defaults, limits, mode),
             inspector=Inspector(engine, defaults, settings.logprobs_mode, limits),
             responses=Responses(chat, keeper, Runs()),
             tokenization=Tokenization(engine),

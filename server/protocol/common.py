@@ -16,6 +16,8 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from server.protocol.fields import (
+    AdaptiveDecay,
+    AdaptiveTarget,
     AllowedTokenIds,
     BadWords,
     DryAllowedLength,
@@ -26,6 +28,7 @@ from server.protocol.fields import (
     FrequencyPenalty,
     Integer,
     LogitBias,
+    LogprobsMode,
     Metadata,
     MinP,
     MinTokens,
@@ -36,6 +39,7 @@ from server.protocol.fields import (
     PresencePenalty,
     Preset,
     RepetitionPenalty,
+    SamplerOrder,
     Seed,
     ServiceTier,
     Stop,
@@ -173,12 +177,11 @@ class StreamOptions(APIModel):
     include_obfuscation: StrictBool = Field(True, description="No effect: nothing is padded.")
 
 
-class SamplingKnobs(RequestModel):
-    """The sampling parameters every generating endpoint takes; top_k, min_p,
-    repetition_penalty, ignore_eos and preset are this server's extensions (the SDK sends
-    them through `extra_body`)."""
+class SamplerFields(APIModel):
+    """Every sampling parameter, declared once: chat, completions, Responses and the inspector
+    take them all. top_k, min_p, repetition_penalty, ignore_eos, preset and the samplers
+    vLLM lacks are this server's extensions (the SDK sends them through `extra_body`)."""
 
-    model: ModelId
     preset: Preset | None = None
     temperature: Temperature | None = None
     top_p: TopP | None = None
@@ -194,7 +197,7 @@ class SamplingKnobs(RequestModel):
         description="vLLM's extension: the end-of-text token does not end the answer, which "
         "runs to its token limit (for benchmarks).",
     )
-    # The samplers vLLM lacks, with llama.cpp's names (docs/api/sampling.md).
+    # The samplers vLLM lacks, with llama.cpp's names (docs/api/samplers.md).
     dry_multiplier: DryMultiplier | None = None
     dry_base: DryBase | None = None
     dry_allowed_length: DryAllowedLength | None = None
@@ -207,9 +210,39 @@ class SamplingKnobs(RequestModel):
     mirostat: Mirostat | None = None
     mirostat_tau: MirostatTau | None = None
     mirostat_eta: MirostatEta | None = None
+    adaptive_target: AdaptiveTarget | None = None
+    adaptive_decay: AdaptiveDecay | None = None
+    samplers: SamplerOrder | None = None
+
+    def sampler_values(self) -> dict[str, Any]:
+        """The sampling parameters this request set, to hand on to another request model."""
+        return self.model_dump(include=set(SamplerFields.model_fields), exclude_unset=True)
 
 
-class SamplingFields(SamplingKnobs):
+class LogprobsChoice(APIModel):
+    """Which distribution logprobs report, per request (chat, completions, Responses)."""
+
+    logprobs_mode: LogprobsMode | None = None
+    post_sampling_probs: StrictBool | None = Field(
+        None,
+        description="llama.cpp's name: true is logprobs_mode processed, false raw.",
+    )
+
+    def processed_logprobs(self, server_mode: str) -> bool:
+        if self.logprobs_mode is not None:
+            return self.logprobs_mode == "processed"
+        if self.post_sampling_probs is not None:
+            return self.post_sampling_probs
+        return server_mode == "processed"
+
+
+class SamplingKnobs(RequestModel, SamplerFields):
+    """A generating request: the model and every sampling parameter."""
+
+    model: ModelId
+
+
+class SamplingFields(SamplingKnobs, LogprobsChoice):
     """What chat and completions add: several choices, stop strings, streaming."""
 
     n: Integer = Field(

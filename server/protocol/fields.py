@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BeforeValidator, Field, StrictInt, StrictStr
 
+from server.protocol.order import STAGES, NamedOrder, parse_order
 from server.protocol.presets import PresetName
 
 # vLLM serialises a seed as a 64-bit integer; choice i of n draws with seed + i, folded back
@@ -268,6 +269,50 @@ MirostatTau = Annotated[
 MirostatEta = Annotated[
     float,
     Field(ge=0.0, le=1.0, description="Mirostat's learning rate."),
+]
+AdaptiveTarget = Annotated[
+    float,
+    Field(
+        ge=-1.0,
+        le=1.0,
+        description="Adaptive-p (llama.cpp's): reshape the distribution so that tokens near "
+        "this probability are the likely ones, steering the average probability of the "
+        "tokens drawn to it; below 0: off. It selects the token, so it runs last.",
+    ),
+]
+AdaptiveDecay = Annotated[
+    float,
+    Field(
+        ge=0.0,
+        le=0.99,
+        description="Adaptive-p's memory: the decay of its moving average (about 1 / (1 - "
+        "decay) tokens).",
+    ),
+]
+
+
+def _known_order(value: str | list[str]) -> str | list[str]:
+    return value if isinstance(value, str) else list(parse_order(value))
+
+
+SamplerOrder = Annotated[
+    NamedOrder | Annotated[list[StrictStr], Field(max_length=len(STAGES))],
+    AfterValidator(_known_order),
+    Field(
+        description="The sampler chain's order, as llama.cpp's `samplers`: `vllm` (the "
+        "default: penalties, temperature, min_p, the extra truncations, top_k, top_p), "
+        "`llama.cpp` (its default, temperature last), or stage names in the order to run "
+        f"them ({', '.join(STAGES)}; llama.cpp's spellings too). A stage left out does not "
+        "run. An order vLLM's sampler cannot run runs as this server's processor, exactly."
+    ),
+]
+LogprobsMode = Annotated[
+    Literal["raw", "processed"],
+    Field(
+        description="Which distribution logprobs report: raw, the model's own; processed, "
+        "the one the token was drawn from (after every stage; cut tokens -9999). Left out: "
+        "the server's --logprobs-mode."
+    ),
 ]
 # OpenAI's bounds: 16 pairs, keys up to 64 characters, values up to 512.
 Metadata = Annotated[

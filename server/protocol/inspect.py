@@ -9,9 +9,9 @@ from pydantic import BaseModel, Field, StrictInt, StrictStr, field_validator, mo
 from server.protocol.chat import ChatMessage
 from server.protocol.common import SamplingKnobs
 from server.protocol.fields import TokenId
+from server.protocol.order import StageName
 
 MAX_FORCED_TOKENS = 4096
-StageName = Literal["min_p", "top_n_sigma", "typical_p", "xtc", "mirostat", "top_k", "top_p"]
 
 
 class InspectRequest(SamplingKnobs):
@@ -94,7 +94,8 @@ class Survivors(BaseModel):
 
 
 class StageReport(BaseModel):
-    """One filter at one step, in the engine's order."""
+    """One stage at one step, in the chain's order: on vLLM's own sampler the stages that
+    cut, on this server's chain processor every stage of the order."""
 
     name: StageName
     active: bool = Field(description="False: off for this request (it keeps everything).")
@@ -102,7 +103,8 @@ class StageReport(BaseModel):
     value: float | None = Field(
         None,
         description="min_p: its threshold; top_p: the smallest probability it kept; "
-        "mirostat: mu, the surprise (bits) it allowed.",
+        "mirostat: mu, the surprise (bits) it allowed; adaptive_p: the target probability "
+        "at this step.",
     )
     fired: bool | None = Field(None, description="xtc: whether its coin fired at this step.")
 
@@ -147,6 +149,13 @@ class InspectParameters(BaseModel):
     mirostat: int
     mirostat_tau: float
     mirostat_eta: float
+    adaptive_target: float
+    adaptive_decay: float
+    samplers: list[StageName] = Field(description="The chain's order, as it ran.")
+    native: bool = Field(
+        description="True: vLLM's own sampler ran the chain (with this server's extra "
+        "samplers as its processors); false: this server's chain processor ran it whole."
+    )
 
 
 class Inspection(BaseModel):

@@ -21,26 +21,20 @@ from server.protocol.chat import ChatCompletionTokenLogprob
 from server.protocol.common import (
     APIModel,
     ContentPart,
+    LogprobsChoice,
     NoEffectFields,
     RequestModel,
+    SamplerFields,
     ServiceTierUsed,
 )
 from server.protocol.fields import (
     CallArguments,
-    FrequencyPenalty,
     Integer,
     JSONSchemaBody,
     MaxTokens,
-    MinP,
     ModelId,
-    PresencePenalty,
-    Preset,
     ReasoningEffort,
     SchemaName,
-    Seed,
-    Temperature,
-    TopK,
-    TopP,
     Verbosity,
 )
 from server.protocol.policy import refuse_response
@@ -531,7 +525,7 @@ class ResponseStreamOptions(APIModel):
     include_obfuscation: StrictBool = Field(True, description="No effect: nothing is padded.")
 
 
-class ResponseCreateRequest(RequestModel, NoEffectFields):
+class ResponseCreateRequest(RequestModel, NoEffectFields, SamplerFields, LogprobsChoice):
     model: ModelId
     input: str | Annotated[list[InputItem], Field(min_length=1)] = Field(
         description="The conversation's new turn: text (one user message) or items "
@@ -544,8 +538,6 @@ class ResponseCreateRequest(RequestModel, NoEffectFields):
     max_tool_calls: Integer | None = Field(
         None, ge=0, description="The most tool calls the answer may make."
     )
-    temperature: Temperature | None = None
-    top_p: TopP | None = None
     top_logprobs: Integer = Field(
         0,
         ge=0,
@@ -553,13 +545,6 @@ class ResponseCreateRequest(RequestModel, NoEffectFields):
         description="How many of the most likely tokens to list at each position (with "
         'include: ["message.output_text.logprobs"]).',
     )
-    # This server's extensions, as in chat.
-    top_k: TopK | None = None
-    min_p: MinP | None = None
-    presence_penalty: PresencePenalty | None = None
-    frequency_penalty: FrequencyPenalty | None = None
-    seed: Seed | None = None
-    preset: Preset | None = None
     stream: StrictBool = Field(
         False, description="Send the answer as server-sent events, as it is written."
     )

@@ -4,8 +4,9 @@ not depend on vLLM's types."""
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from vllm.logprobs import Logprob
 from vllm.outputs import RequestOutput
@@ -73,14 +74,23 @@ def _prompt_logprobs(
     )
 
 
-def to_delta(out: RequestOutput, index: int, top_n: int) -> ChoiceOutput:
+# Post-sampling logprobs of the new tokens from their whole raw distributions (replay.py).
+PostSamplingLogprobs = Callable[[Sequence[int], Any, int], tuple[TokenLogprob, ...] | None]
+
+
+def to_delta(
+    out: RequestOutput, index: int, top_n: int, post_sampling: PostSamplingLogprobs | None = None
+) -> ChoiceOutput:
     """One engine request carries one choice (n is fanned out by the caller). Every
     generated token has its logprob, the end-of-sequence token that ended the answer
     included: it adds no text, but it counts in usage, and its probability is the model's
     probability of stopping there."""
     completion = out.outputs[0]
     token_ids = tuple(completion.token_ids)
-    logprobs = _sample_logprobs(token_ids, completion.logprobs, top_n)
+    if post_sampling is not None:
+        logprobs = post_sampling(token_ids, completion.logprobs, top_n)
+    else:
+        logprobs = _sample_logprobs(token_ids, completion.logprobs, top_n)
     return ChoiceOutput(
         index=index,
         text=completion.text,

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from vllm import SamplingParams
 from vllm.sampling_params import RequestOutputKind, StructuredOutputsParams
 
-from server.protocol.common import SamplingFields, SamplingKnobs
+from server.protocol.common import SamplerFields, SamplingFields
+from server.protocol.order import DEFAULT_ORDER, STAGES, StageName, parse_order, runs_natively
 from server.protocol.presets import PRESETS
 from server.sampling.json_schema import bounded
-from server.sampling.samplers.config import SamplerArgs, SamplerConfig
+from server.sampling.samplers.chain import stage_active
+from server.sampling.samplers.config import ChainValues, SamplerArgs, SamplerConfig
 from server.sampling.stages import Filters
 from server.settings import SamplingDefaults
 
@@ -23,6 +25,10 @@ class OutputRequest:
 
     max_tokens: int
     logprobs: int | None = None
+    # Where the logprobs come from: the engine in its own mode; its whole raw distributions
+    # replayed through the chain (post-sampling on a raw engine: server/sampling/replay.py);
+    # or one prefill per position (raw on a processed engine).
+    logprobs_from: Literal["engine", "replay", "prefills"] = "engine"
     prompt_logprobs: int | None = None
     stream: bool = False
     json_schema: dict[str, Any] | None = None
@@ -47,6 +53,27 @@ class EffectiveSampling:
     logit_bias: dict[int, float]
     ignore_eos: bool = False
     samplers: SamplerConfig = dataclasses.field(default_factory=SamplerConfig)
+    order: tuple[StageName, ...] = parse_order(DEFAULT_ORDER)
+
+    def chain_values(self) -> ChainValues:
+        return ChainValues(
+            order=self.order,
+            temperature=self.temperature,
+            top_k=self.top_k,
+            top_p=self.top_p,
+            min_p=self.min_p,
+            presence_penalty=self.presence_penalty,
+            frequency_penalty=self.frequency_penalty,
+            repetition_penalty=self.repetition_penalty,
+        )
+
+    def active(self, stage: StageName) -> bool:
+        return stage_active(stage, self.chain_values(), self.samplers)
+
+    @property
+    def native(self) -> bool:
+        """Whether vLLM's own sampler runs this chain (else: this server's processor)."""
+        return runs_natively(self.order, self.active)
 
     def filters(self) -> Filters:
         """The stages the inspector recomputes, with the values the engine samples with."""
@@ -61,7 +88,9 @@ class EffectiveSampling:
         )
 
 
-def resolve(fields: SamplingKnobs, defaults: SamplingDefaults) -> EffectiveSampling:
+def resolve(fields: SamplerFields, defaults: SamplingDefaults) -> EffectiveSampling:
+    """The request's values over its preset's over the server's defaults; a stage its order
+    leaves out does not run (llama.cpp's rule), so its values are the neutral ones."""
     preset = PRESETS[fields.preset] if fields.preset else None
 
     def pick(name: str, default: float) -> float:
@@ -71,7 +100,7 @@ def resolve(fields: SamplingKnobs, defaults: SamplingDefaults) -> EffectiveSampl
         from_preset = getattr(preset, name, None) if preset else None
         return default if from_preset is None else from_preset
 
-    return EffectiveSampling(
+    sampling = EffectiveSampling(
         temperature=pick("temperature", defaults.temperature),
         top_p=pick("top_p", defaults.top_p),
         top_k=max(int(pick("top_k", defaults.top_k)), 0),
@@ -83,10 +112,36 @@ def resolve(fields: SamplingKnobs, defaults: SamplingDefaults) -> EffectiveSampl
         logit_bias={int(k): v for k, v in (fields.logit_bias or {}).items()},
         ignore_eos=fields.ignore_eos,
         samplers=sampler_config(fields),
+        order=parse_order(fields.samplers or DEFAULT_ORDER),
+    )
+    return without(sampling, [stage for stage in STAGES if stage not in sampling.order])
+
+
+# What turns each stage off (llama.cpp's and vLLM's neutral values).
+_OFF: dict[StageName, dict[str, Any]] = {
+    "penalties": {"presence_penalty": 0.0, "frequency_penalty": 0.0, "repetition_penalty": 1.0},
+    "dry": {"dry_multiplier": 0.0},
+    "top_n_sigma": {"top_n_sigma": -1.0},
+    "top_k": {"top_k": 0},
+    "typ_p": {"typical_p": 1.0},
+    "top_p": {"top_p": 1.0},
+    "min_p": {"min_p": 0.0},
+    "xtc": {"xtc_probability": 0.0},
+    "temperature": {"temperature": 1.0},
+    "mirostat": {"mirostat": 0},
+    "adaptive_p": {"adaptive_target": -1.0},
+}
+
+
+def without(sampling: EffectiveSampling, stages: list[StageName]) -> EffectiveSampling:
+    own = {k: v for stage in stages for k, v in _OFF[stage].items() if hasattr(sampling, k)}
+    extra = {k: v for stage in stages for k, v in _OFF[stage].items() if k not in own}
+    return dataclasses.replace(
+        sampling, **own, samplers=dataclasses.replace(sampling.samplers, **extra)
     )
 
 
-def sampler_config(fields: SamplingKnobs) -> SamplerConfig:
+def sampler_config(fields: SamplerFields) -> SamplerConfig:
     """The extra samplers a request set; each unset field keeps llama.cpp's default."""
     given = {
         f.name: getattr(fields, f.name)
@@ -128,6 +183,19 @@ def choice_seed(seed: int | None, index: int) -> int | None:
     return None if seed is None else (seed + index) % 2**64
 
 
+# vLLM's sampling with nothing to do: the chain processor did it all.
+NEUTRAL = EffectiveSampling(
+    temperature=1.0,
+    top_p=1.0,
+    top_k=0,
+    min_p=0.0,
+    presence_penalty=0.0,
+    frequency_penalty=0.0,
+    repetition_penalty=1.0,
+    seed=None,
+    logit_bias={},
+)
+
 # vLLM needs top_p > 0; the smallest positive value keeps what top_p 0 means, only the most
 # likely token (the nucleus always keeps one).
 MIN_TOP_P = 1e-9
@@ -161,7 +229,8 @@ def to_sampling_params(
         allowed_token_ids=list(rules.allowed_token_ids) or None,
         ignore_eos=sampling.ignore_eos,
         max_tokens=output.max_tokens,
-        logprobs=output.logprobs,
+        logprobs=_engine_logprobs(output),
+        flat_logprobs=output.logprobs_from == "replay",
         prompt_logprobs=output.prompt_logprobs,
         logit_bias=sampling.logit_bias or None,
         structured_outputs=_structured(output),
@@ -188,6 +257,12 @@ JSON_OBJECT_SCHEMA = {
     "maxProperties": 8,
     "additionalProperties": {"anyOf": [_SCALAR, _SCALARS, _INNER]},
 }
+
+
+def _engine_logprobs(output: OutputRequest) -> int | None:
+    if output.logprobs is None or output.logprobs_from == "engine":
+        return output.logprobs
+    return -1 if output.logprobs_from == "replay" else None
 
 
 def _structured(output: OutputRequest) -> StructuredOutputsParams | None:

@@ -21,12 +21,12 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from server.sampling.samplers.chain import GREEDY_BELOW
 from server.sampling.samplers.config import SamplerConfig
 from server.sampling.samplers.truncation import LateState, Trace
 
-GREEDY_BELOW = 1e-5
 # Every stage that can cut tokens, in the engine's order.
-STAGE_ORDER = ("min_p", "top_n_sigma", "typical_p", "xtc", "mirostat", "top_k", "top_p")
+STAGE_ORDER = ("min_p", "top_n_sigma", "typ_p", "xtc", "mirostat", "top_k", "top_p")
 
 
 @dataclass(frozen=True)
@@ -69,14 +69,16 @@ class StepStages:
     greedy: bool
 
     def stage(self, name: str) -> Stage:
-        return next(s for s in self.stages if s.name == name)
+        """A stage the chain does not hold keeps everything."""
+        everything = np.ones(self.final_probs.shape[0], dtype=bool)
+        return next((s for s in self.stages if s.name == name), Stage(name, False, everything))
 
     def cut_by(self, token: int) -> str | None:
         """The first stage that removed the token (None: it survived them all)."""
         return next((s.name for s in self.stages if not s.kept[token]), None)
 
 
-def _softmax(x: np.ndarray) -> np.ndarray:
+def softmax(x: np.ndarray) -> np.ndarray:
     finite = np.isfinite(x)
     if not finite.any():
         return np.zeros_like(x)
@@ -134,7 +136,7 @@ def run_step(
         return StepStages(raw_probs, x, dry_penalty, one_hot, stages, one_hot, True)
 
     scaled = x / filters.temperature
-    tempered = _softmax(scaled)
+    tempered = softmax(scaled)
     stages = []
 
     kept = everything
@@ -149,7 +151,7 @@ def run_step(
     if late is not None:
         scaled = late.apply(torch.from_numpy(scaled), list(output), trace).numpy()
     after = dict(trace.rows)
-    for name in ("top_n_sigma", "typical_p", "xtc", "mirostat"):
+    for name in ("top_n_sigma", "typ_p", "xtc", "mirostat"):
         if name in after:
             kept = np.isfinite(after[name].numpy())
         value = trace.mu if name == "mirostat" else None
@@ -165,13 +167,13 @@ def run_step(
     cutoff = None
     if filters.top_p < 1.0:
         order = np.argsort(scaled, kind="stable")
-        removed = np.cumsum(_softmax(scaled[order])) <= 1.0 - filters.top_p
+        removed = np.cumsum(softmax(scaled[order])) <= 1.0 - filters.top_p
         removed[-1] = False
         kept = kept.copy()
         kept[order[removed]] = False
-        cutoff = float(_softmax(scaled)[kept].min())
+        cutoff = float(softmax(scaled)[kept].min())
     stages.append(Stage("top_p", filters.top_p < 1.0, kept, cutoff))
     scaled = np.where(kept, scaled, -np.inf)
 
-    final = _softmax(scaled)
+    final = softmax(scaled)
     return StepStages(raw_probs, x, dry_penalty, tempered, tuple(stages), final, False)

@@ -35,7 +35,7 @@ from server.services.checks import (
 )
 from server.services.fan_out import choice_deltas
 from server.services.ids import new_id, now
-from server.services.samplers import check_samplers
+from server.services.samplers import check_samplers, logprobs_from
 from server.services.template import render_messages
 from server.services.usage import CachedTokens, usage
 from server.settings import SamplingDefaults
@@ -60,6 +60,7 @@ class PreparedChat:
     request: ChatCompletionRequest
     prompt_ids: list[int]
     output: OutputRequest
+    sampling: EffectiveSampling
     tools: ToolPlan | None = None
 
     @property
@@ -74,11 +75,13 @@ class ChatCompletions:
         defaults: SamplingDefaults,
         limits: Limits,
         json_whitespace: bool = False,
+        logprobs_mode: str = "raw",
     ) -> None:
         self._engine = engine
         self._defaults = defaults
         self._limits = limits
         self._json_whitespace = json_whitespace
+        self._logprobs_mode = logprobs_mode
 
     @property
     def model_id(self) -> str:
@@ -108,22 +111,26 @@ class ChatCompletions:
         )
         constrained = grammar is not None or json_schema is not None or json_object
         check_token_rules(request, info, max_tokens, constrained)
-        check_samplers(resolve(request, self._defaults))
+        sampling = resolve(request, self._defaults)
+        check_samplers(sampling)
         top = request.top_logprobs or 0
         output = OutputRequest(
             max_tokens=max_tokens,
             logprobs=top if request.logprobs else None,
+            logprobs_from=logprobs_from(request, sampling, self._logprobs_mode)
+            if request.logprobs
+            else "engine",
             stream=request.stream,
             json_schema=json_schema,
             json_object=json_object,
             grammar=grammar,
             stop_repeated_calls=grammar is not None and tools is not None and tools.parallel,
         )
-        return PreparedChat(request, prompt_ids, output, tools)
+        return PreparedChat(request, prompt_ids, output, sampling, tools)
 
     def sampling(self, prepared: PreparedChat) -> EffectiveSampling:
         """The values the request samples with (its own, its preset's, the defaults)."""
-        return resolve(prepared.request, self._defaults)
+        return prepared.sampling
 
     def logprobs(
         self, prepared: PreparedChat, delta: ChoiceOutput
@@ -137,7 +144,7 @@ class ChatCompletions:
             self._engine,
             prepared.prompt_ids,
             prepared.request,
-            self._defaults,
+            prepared.sampling,
             prepared.output,
             request_id,
         )

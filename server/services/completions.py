@@ -17,7 +17,7 @@ from server.protocol.completions import (
 from server.protocol.errors import APIError, sse_error
 from server.sampling.logprobs import completion_logprobs, concat, echo_logprobs
 from server.sampling.outputs import ChoiceOutput
-from server.sampling.params import OutputRequest, resolve
+from server.sampling.params import EffectiveSampling, OutputRequest, resolve
 from server.services.budget import Limits, output_budget
 from server.services.checks import (
     check_logit_bias,
@@ -28,7 +28,7 @@ from server.services.checks import (
 )
 from server.services.fan_out import choice_deltas
 from server.services.ids import new_id, now
-from server.services.samplers import check_samplers
+from server.services.samplers import check_samplers, logprobs_from
 from server.services.streams import merge
 from server.services.usage import CachedTokens, usage
 from server.settings import SamplingDefaults
@@ -45,6 +45,7 @@ class PreparedPrompt:
 class PreparedCompletion:
     request: CompletionRequest
     prompts: list[PreparedPrompt]
+    sampling: EffectiveSampling
 
     @property
     def scoring_only(self) -> bool:
@@ -61,10 +62,17 @@ class _ChoiceState:
 
 
 class Completions:
-    def __init__(self, engine: Engine, defaults: SamplingDefaults, limits: Limits) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        defaults: SamplingDefaults,
+        limits: Limits,
+        logprobs_mode: str = "raw",
+    ) -> None:
         self._engine = engine
         self._defaults = defaults
         self._limits = limits
+        self._logprobs_mode = logprobs_mode
 
     def prepare(self, request: CompletionRequest) -> PreparedCompletion:
         info = self._engine.info
@@ -77,6 +85,11 @@ class Completions:
                 param="max_tokens",
                 code="invalid_value",
             )
+        sampling = resolve(request, self._defaults)
+        check_samplers(sampling)
+        source = "engine"
+        if request.logprobs is not None:
+            source = logprobs_from(request, sampling, self._logprobs_mode)
         prompts = []
         for text, ids in self._prompts(request):
             if not ids:  # an empty prompt starts at the document boundary, as a null one
@@ -89,6 +102,7 @@ class Completions:
             output = OutputRequest(
                 max_tokens=wanted,
                 logprobs=request.logprobs,
+                logprobs_from=source,
                 prompt_logprobs=request.logprobs if request.echo else None,
                 stream=request.stream,
             )
@@ -96,8 +110,7 @@ class Completions:
         # once for the whole request, against the smallest budget of its prompts
         budget = min(prompt.output.max_tokens for prompt in prompts)
         check_token_rules(request, info, budget, constrained=False)
-        check_samplers(resolve(request, self._defaults))
-        return PreparedCompletion(request, prompts)
+        return PreparedCompletion(request, prompts, sampling)
 
     def _prompts(self, request: CompletionRequest) -> list[tuple[str, list[int]]]:
         prompt = request.prompt
@@ -124,7 +137,7 @@ class Completions:
                     self._engine,
                     prompt.ids,
                     prepared.request,
-                    self._defaults,
+                    prepared.sampling,
                     prompt.output,
                     f"{request_id}-{p}",
                     first_index=p * n,

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections import Counter
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -24,10 +23,9 @@ from server.protocol.inspect import (
 )
 from server.sampling.outputs import finite
 from server.sampling.params import EffectiveSampling, OutputRequest, resolve, to_sampling_params
+from server.sampling.replay import Replay
 from server.sampling.samplers.config import SamplerArgs
-from server.sampling.samplers.dry import DryState
-from server.sampling.samplers.truncation import LateState
-from server.sampling.stages import StepStages, entropy_bits, run_step
+from server.sampling.stages import StepStages, entropy_bits
 from server.sampling.vocabulary import Vocabulary
 from server.services.budget import Limits, output_budget
 from server.services.checks import check_logit_bias, check_model, check_token_ids
@@ -48,7 +46,7 @@ class PreparedInspection:
 class Inspector:
     """The request's own sampling gives the tokens (same seed, same tokens as a chat or
     completions request) and, with raw logprobs, the exact full distribution each one was
-    drawn from; the pipeline is then recomputed on it (server/sampling/stages.py). With processed
+    drawn from; the chain is then replayed on it (server/sampling/replay.py). With processed
     logprobs the engine reports filtered distributions instead, so the raw ones are read
     through one prefill per position: the same numbers in float32, within bf16 rounding
     (about 1e-2 in probability) in bfloat16."""
@@ -139,22 +137,11 @@ class Inspector:
         self, tokens: list[int], distributions: list[np.ndarray], prepared: PreparedInspection
     ) -> list[InspectStep]:
         """Step by step with the same sampler states the engine keeps per request."""
-        sampling, args = prepared.sampling, prepared.samplers
-        filters = sampling.filters()
-        dry = late = None
-        if args is not None and args.config.dry:
-            dry = DryState(args.config, frozenset(args.dry_breaker_ids))
-        if args is not None and args.config.late:
-            late = LateState(args.config, args.xtc_seed)
-        steps = []
-        counts: Counter[int] = Counter()
-        for position, (token, raw) in enumerate(zip(tokens, distributions, strict=True)):
-            output = tokens[:position]
-            penalties = dry.penalties(prepared.prompt_ids, output) if dry else None
-            stages = run_step(raw, filters, counts, sampling.logit_bias, penalties, late, output)
-            steps.append(self._step(position, token, raw, stages, prepared.request))
-            counts[token] += 1
-        return steps
+        replay = Replay(prepared.sampling, prepared.samplers, prepared.prompt_ids)
+        return [
+            self._step(position, token, raw, replay.step(token, raw), prepared.request)
+            for position, (token, raw) in enumerate(zip(tokens, distributions, strict=True))
+        ]
 
     def _step(
         self,
@@ -232,7 +219,14 @@ def _parameters(prepared: PreparedInspection) -> InspectParameters:
     filters = asdict(sampling.filters())
     filters.pop("samplers")
     xtc_seed = args.xtc_seed if args is not None and args.config.xtc else None
-    return InspectParameters(**filters, **config, seed=sampling.seed, xtc_seed=xtc_seed)
+    return InspectParameters(
+        **filters,
+        **config,
+        seed=sampling.seed,
+        xtc_seed=xtc_seed,
+        samplers=list(sampling.order),
+        native=sampling.native,
+    )
 
 
 def _token_info(vocab: Vocabulary, token_id: int) -> TokenInfo:

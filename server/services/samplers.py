@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import secrets
 from functools import lru_cache
+from typing import Literal
 
+from server.protocol.common import LogprobsChoice
 from server.protocol.errors import APIError
+from server.protocol.order import DEFAULT_ORDER, parse_order
 from server.sampling.params import EffectiveSampling, choice_seed
 from server.sampling.samplers.config import SamplerArgs, SamplerConfig
 from server.sampling.vocabulary import Vocabulary
@@ -26,17 +29,19 @@ def breaker_ids(vocabulary: Vocabulary, breakers: tuple[str, ...]) -> tuple[int,
 def sampler_args(
     sampling: EffectiveSampling, vocabulary: Vocabulary, index: int = 0, xtc_seed: int | None = None
 ) -> SamplerArgs | None:
-    """None when the request uses none of them. XTC's coin follows the request's seed (choice
-    i: seed + i); without one it gets a fresh random seed, which the inspector keeps."""
+    """None when vLLM's own sampler runs the chain and the request uses none of them. XTC's
+    coin follows the request's seed (choice i: seed + i); without one it gets a fresh random
+    seed, which the inspector keeps."""
     config = sampling.samplers
-    if not config.any:
+    native = sampling.native
+    if native and not config.any:
         return None
     breakers = breaker_ids(vocabulary, config.dry_sequence_breakers) if config.dry else ()
     if xtc_seed is None:
         xtc_seed = choice_seed(sampling.seed, index)
     if xtc_seed is None:
         xtc_seed = secrets.randbits(63)
-    return SamplerArgs(config, breakers, xtc_seed)
+    return SamplerArgs(config, breakers, xtc_seed, None if native else sampling.chain_values())
 
 
 # What Mirostat replaces: it is the truncation, as in llama.cpp (only temperature before it).
@@ -47,6 +52,17 @@ def check_samplers(sampling: EffectiveSampling) -> None:
     config: SamplerConfig = sampling.samplers
     if not config.uses_mirostat:
         return
+    if sampling.order != parse_order(DEFAULT_ORDER):
+        raise APIError(
+            f"mirostat runs only in the {DEFAULT_ORDER!r} order: it chooses the truncation "
+            "itself, after temperature, and selects the token.",
+            param="samplers",
+        )
+    if config.adaptive:
+        raise APIError(
+            "mirostat cannot be combined with adaptive_target: each selects the token itself.",
+            param="mirostat",
+        )
     active = {
         "top_k": sampling.top_k > 0,
         "top_p": sampling.top_p < 1.0,
@@ -63,3 +79,27 @@ def check_samplers(sampling: EffectiveSampling) -> None:
             "distribution it drew from, which a later filter would change.",
             param="mirostat",
         )
+
+
+LogprobsFrom = Literal["engine", "replay", "prefills"]
+
+
+def logprobs_from(
+    request: LogprobsChoice, sampling: EffectiveSampling, engine_mode: str
+) -> LogprobsFrom:
+    """Where a request's logprobs come from: the engine when they are in its own mode;
+    post-sampling ones on a raw engine by replaying the chain on whole raw distributions;
+    raw ones on a processed engine by one prefill per position."""
+    wanted = "processed" if request.processed_logprobs(engine_mode) else "raw"
+    if wanted == engine_mode:
+        return "engine"
+    if wanted == "raw":
+        return "prefills"
+    if sampling.repetition_penalty != 1.0:
+        raise APIError(
+            "processed logprobs are replayed from the model's logprobs, which do not carry "
+            "the logits' sign that repetition_penalty depends on: on this server (raw "
+            "logprobs by default) they cannot be given with repetition_penalty.",
+            param="logprobs_mode",
+        )
+    return "replay"

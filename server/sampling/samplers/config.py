@@ -7,6 +7,8 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
+from server.protocol.order import StageName
+
 # llama.cpp's defaults (common/common.h).
 DRY_BASE = 1.75
 DRY_ALLOWED_LENGTH = 2
@@ -14,13 +16,15 @@ DRY_BREAKERS = ("\n", ":", '"', "*")
 XTC_THRESHOLD = 0.1
 MIROSTAT_TAU = 5.0
 MIROSTAT_ETA = 0.1
+ADAPTIVE_DECAY = 0.9
 EXTRA_ARGS_KEY = "samplers"
 
 
 @dataclass(frozen=True)
 class SamplerConfig:
     """Each sampler is off at its default, as in llama.cpp: dry_multiplier 0, xtc_probability
-    0 (or a threshold above 0.5), top_n_sigma <= 0, typical_p 1, mirostat 0."""
+    0 (or a threshold above 0.5), top_n_sigma <= 0, typical_p 1, mirostat 0, adaptive_target
+    below 0."""
 
     dry_multiplier: float = 0.0
     dry_base: float = DRY_BASE
@@ -34,6 +38,8 @@ class SamplerConfig:
     mirostat: int = 0
     mirostat_tau: float = MIROSTAT_TAU
     mirostat_eta: float = MIROSTAT_ETA
+    adaptive_target: float = -1.0
+    adaptive_decay: float = ADAPTIVE_DECAY
 
     @property
     def dry(self) -> bool:
@@ -56,23 +62,45 @@ class SamplerConfig:
         return self.mirostat == 2
 
     @property
+    def adaptive(self) -> bool:
+        return self.adaptive_target >= 0
+
+    @property
     def late(self) -> bool:
         """Any of those that act on the tempered distribution (not at temperature 0)."""
         return self.xtc or self.nsigma or self.typical or self.uses_mirostat
 
     @property
     def any(self) -> bool:
-        return self.dry or self.late
+        return self.dry or self.late or self.adaptive
+
+
+@dataclass(frozen=True)
+class ChainValues:
+    """What a request's chain needs beyond the extra samplers when it runs as this server's
+    processor (vLLM's own temperature, top-k, top-p, min_p and penalties are then neutral):
+    the order, and the values of the stages vLLM would otherwise run."""
+
+    order: tuple[StageName, ...]
+    temperature: float = 1.0
+    top_k: int = 0
+    top_p: float = 1.0
+    min_p: float = 0.0
+    presence_penalty: float = 0.0
+    frequency_penalty: float = 0.0
+    repetition_penalty: float = 1.0
 
 
 @dataclass(frozen=True)
 class SamplerArgs:
     """A request's samplers as the engine runs them: DRY's breakers as token ids (resolved
-    against the vocabulary by the server) and the seed of XTC's coin."""
+    against the vocabulary by the server), the seed of XTC's coin, and the whole chain when
+    it runs as this server's processor (None: on vLLM's own sampler)."""
 
     config: SamplerConfig
     dry_breaker_ids: tuple[int, ...] = ()
     xtc_seed: int = 0
+    chain: ChainValues | None = None
 
     def to_extra_args(self) -> dict[str, Any]:
         fields = dataclasses.asdict(self.config)
@@ -82,6 +110,7 @@ class SamplerArgs:
                 "config": fields,
                 "dry_breaker_ids": list(self.dry_breaker_ids),
                 "xtc_seed": self.xtc_seed,
+                "chain": None if self.chain is None else dataclasses.asdict(self.chain),
             }
         }
 
@@ -92,4 +121,9 @@ class SamplerArgs:
             return None
         fields = dict(raw["config"])
         fields["dry_sequence_breakers"] = tuple(fields["dry_sequence_breakers"])
-        return cls(SamplerConfig(**fields), tuple(raw["dry_breaker_ids"]), int(raw["xtc_seed"]))
+        chain = raw.get("chain")
+        if chain is not None:
+            chain = ChainValues(**{**chain, "order": tuple(chain["order"])})
+        return cls(
+            SamplerConfig(**fields), tuple(raw["dry_breaker_ids"]), int(raw["xtc_seed"]), chain
+        )

@@ -119,7 +119,7 @@ class LateState:
         if config.typical:
             row = typical(row, config.typical_p)
             if trace is not None:
-                trace.rows.append(("typical_p", row))
+                trace.rows.append(("typ_p", row))
         if config.xtc:
             fires = coin(self.xtc_seed, position) < config.xtc_probability
             row = xtc(row, config.xtc_threshold, fires)

@@ -28,7 +28,7 @@ from server.metrics import Metrics
 from server.protocol.chat import ChatCompletionRequest
 from server.protocol.errors import APIError
 from server.sampling.json_schema import check_schema
-from server.sampling.params import OutputRequest
+from server.sampling.params import OutputRequest, resolve
 from server.services.background import Runs
 from server.services.budget import Limits
 from server.services.chat import ChatCompletions, FieldNames, PreparedChat
@@ -72,7 +72,13 @@ class TemplateFreeChat(ChatCompletions):
         tools: ToolPlan | None = None,
         names: FieldNames | None = None,
     ) -> PreparedChat:
-        return PreparedChat(request, [1, 2], OutputRequest(max_tokens=8), tools)
+        return PreparedChat(
+            request,
+            [1, 2],
+            OutputRequest(max_tokens=8),
+            resolve(request, SamplingDefaults()),
+            tools,
+        )
 
 
 def _app(start: Callable[[Metrics], Any], *flags: str) -> Iterator[TestClient]:

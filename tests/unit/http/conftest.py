@@ -58,7 +58,13 @@ class FakeChat:
         tools: ToolPlan | None = None,
         names: FieldNames | None = None,
     ) -> PreparedChat:
-        return PreparedChat(request, [1, 2], OutputRequest(max_tokens=8), tools)
+        return PreparedChat(
+            request,
+            [1, 2],
+            OutputRequest(max_tokens=8),
+            resolve(request, SamplingDefaults()),
+            tools,
+        )
 
     async def deltas(self, prepared: PreparedChat, request_id: str) -> AsyncIterator[ChoiceOutput]:
         yield ChoiceOutput(0, "Hi", (1,), None, None, None)

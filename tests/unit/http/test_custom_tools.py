@@ -57,7 +57,13 @@ class CallingChat:
         names: FieldNames | None = None,
     ) -> PreparedChat:
         self.read.append(request)
-        return PreparedChat(request, [1, 2], OutputRequest(max_tokens=64), tools)
+        return PreparedChat(
+            request,
+            [1, 2],
+            OutputRequest(max_tokens=64),
+            resolve(request, SamplingDefaults()),
+            tools,
+        )
 
     def _text(self, prepared: PreparedChat) -> str:
         return ANSWER if prepared.parses_calls else "Done."

@@ -17,7 +17,7 @@ from server.protocol.errors import APIError
 from server.protocol.policy import explained
 from server.protocol.responses import ResponseCreateRequest
 from server.sampling.outputs import ChoiceOutput
-from server.sampling.params import OutputRequest
+from server.sampling.params import OutputRequest, resolve
 from server.services.background import Runs
 from server.services.chat import FieldNames, PreparedChat
 from server.services.compaction import (
@@ -29,6 +29,7 @@ from server.services.compaction import (
 )
 from server.services.responses import Responses, to_messages
 from server.services.stored import Keeper
+from server.settings import SamplingDefaults
 from server.store.database import Retention
 from server.tools.plan import ToolPlan
 from tests.unit.http.conftest import FakeChat
@@ -58,7 +59,13 @@ class ReadingChat(FakeChat):
         size = sum(len(m.content) for m in request.messages if isinstance(m.content, str))
         if size > self.context:
             raise APIError("too long", param="input", code="context_length_exceeded")
-        return PreparedChat(request, [1] * size, OutputRequest(max_tokens=8), tools)
+        return PreparedChat(
+            request,
+            [1] * size,
+            OutputRequest(max_tokens=8),
+            resolve(request, SamplingDefaults()),
+            tools,
+        )
 
     async def deltas(self, prepared: PreparedChat, request_id: str) -> AsyncIterator[ChoiceOutput]:
         self.read.append(prepared.request)

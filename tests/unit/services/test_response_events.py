@@ -47,7 +47,13 @@ class FakeChat:
 def prepared(tools: bool) -> PreparedChat:
     request = ChatCompletionRequest(model="m", messages=[{"role": "user", "content": "hi"}])
     plan = plan_tools([Function("f", None, NO_PARAMETERS, "tools[0]")], None, None, True)
-    return PreparedChat(request, [1, 2], OutputRequest(max_tokens=8), plan if tools else None)
+    return PreparedChat(
+        request,
+        [1, 2],
+        OutputRequest(max_tokens=8),
+        resolve(request, SamplingDefaults()),
+        plan if tools else None,
+    )
 
 
 async def events(chat: FakeChat, tools: bool) -> list[dict]:
