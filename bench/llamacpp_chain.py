@@ -2,8 +2,10 @@
 `python -m bench sampler_differential`. It runs in .venv-llamacpp (scripts/setup_llamacpp.sh:
 llama-cpp-python built from source, whose C API is llama.cpp's `llama_sampler_*`), reads one
 JSON case per line on stdin and writes one JSON answer per line: the candidates left after
-the chain, with the probabilities llama.cpp gives them. Only numpy and llama_cpp are
-imported here, nothing of the server's."""
+the chain, with the probabilities llama.cpp gives them, the token it selected (Mirostat,
+adaptive-p) and whether typical-p saw a candidate of probability 0 (it then computes
+0 * log 0 = NaN and keeps an arbitrary set). Only numpy and llama_cpp are imported here,
+nothing of the server's."""
 
 from __future__ import annotations
 
@@ -47,13 +49,30 @@ def _sampler(stage: dict, seed: int):
     raise ValueError(f"no llama.cpp sampler named {name!r}")
 
 
+def _candidates(array, data: np.ndarray) -> np.ndarray:
+    """The candidates the array holds now: a sampler may move its pointer (XTC)."""
+    start = (ctypes.addressof(array.data.contents) - data.ctypes.data) // TOKEN_DATA.itemsize
+    return data[start : start + array.size]
+
+
+def _sees_a_zero(candidates: np.ndarray) -> bool:
+    """Whether llama.cpp's float32 softmax gives one of these candidates probability 0 (an
+    underflow, or a logit an earlier sampler set to -inf without removing it)."""
+    logits = candidates["logit"].astype(FLOAT)
+    with np.errstate(under="ignore", invalid="ignore"):
+        probs = np.exp(logits - logits.max())
+        return bool((probs / probs.sum(dtype=FLOAT) == 0).any())
+
+
 def run(case: dict) -> dict:
     """Each step's logits through one chain. The chain first accepts `history` (penalties
     count it); after each step it accepts the token it selected (Mirostat, adaptive-p) or,
-    for a chain that selects none, the case's `drawn` token for that step."""
+    for a chain that selects none, the case's `drawn` token for that step. Its samplers are
+    applied one by one, as llama_sampler_chain_apply does, to look before typical-p."""
     chain = lib.llama_sampler_chain_init(lib.llama_sampler_chain_default_params())
-    for stage in case["chain"]:
-        lib.llama_sampler_chain_add(chain, _sampler(stage, case.get("seed", 0)))
+    samplers = [_sampler(stage, case.get("seed", 0)) for stage in case["chain"]]
+    for sampler in samplers:
+        lib.llama_sampler_chain_add(chain, sampler)
     for token in case.get("history", []):
         lib.llama_sampler_accept(chain, token)
     steps = []
@@ -66,9 +85,12 @@ def run(case: dict) -> dict:
         array = lib.llama_token_data_array(
             data.ctypes.data_as(lib.llama_token_data_p), row.size, -1, False
         )
-        lib.llama_sampler_apply(chain, ctypes.byref(array))
-        start = (ctypes.addressof(array.data.contents) - data.ctypes.data) // TOKEN_DATA.itemsize
-        left = data[start : start + array.size]  # a sampler may move the pointer (XTC)
+        typical_zero = False
+        for stage, sampler in zip(case["chain"], samplers, strict=True):
+            if stage["name"] == "typ_p":
+                typical_zero |= _sees_a_zero(_candidates(array, data))
+            lib.llama_sampler_apply(sampler, ctypes.byref(array))
+        left = _candidates(array, data)
         left = left[np.isfinite(left["logit"])]
         ids = left["id"].astype(np.int64)
         kept_logits = left["logit"].astype(np.float64)
@@ -81,6 +103,7 @@ def run(case: dict) -> dict:
                 "ids": ids.tolist(),
                 "probs": probs.tolist(),
                 "selected": selected,
+                "typical_zero": typical_zero,
             }
         )
         after = selected if selected is not None else (case.get("drawn") or [None] * n)[step]

@@ -52,6 +52,7 @@ from server.protocol.fields import (
     XtcProbability,
     XtcThreshold,
 )
+from server.protocol.order import DEFAULT_ORDER
 
 
 def _describe_optional_fields(schema: dict[str, Any]) -> None:
@@ -213,6 +214,15 @@ class SamplerFields(APIModel):
     adaptive_target: AdaptiveTarget | None = None
     adaptive_decay: AdaptiveDecay | None = None
     samplers: SamplerOrder | None = None
+
+    @model_validator(mode="after")
+    def _mirostat_in_its_order(self) -> SamplerFields:
+        if self.mirostat == 2 and self.samplers not in (None, DEFAULT_ORDER):
+            raise ValueError(
+                f"samplers: mirostat runs only in the {DEFAULT_ORDER!r} order (it chooses the "
+                "truncation itself, after temperature, and selects the token)"
+            )
+        return self
 
     def sampler_values(self) -> dict[str, Any]:
         """The sampling parameters this request set, to hand on to another request model."""

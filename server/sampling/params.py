@@ -210,16 +210,18 @@ def to_sampling_params(
     samplers: SamplerArgs | None = None,
 ) -> SamplingParams:
     """`samplers`: the extra samplers with their breaker ids and coin seed
-    (server/services/samplers.py), None when the request uses none."""
+    (server/services/samplers.py), None when the request uses none. A chain that runs as
+    this server's processor leaves vLLM's own sampling neutral."""
+    own = sampling if samplers is None or samplers.chain is None else NEUTRAL
     return SamplingParams(
         n=1,
-        temperature=sampling.temperature,
-        top_p=max(sampling.top_p, MIN_TOP_P),
-        top_k=sampling.top_k,
-        min_p=sampling.min_p,
-        presence_penalty=sampling.presence_penalty,
-        frequency_penalty=sampling.frequency_penalty,
-        repetition_penalty=sampling.repetition_penalty,
+        temperature=own.temperature,
+        top_p=max(own.top_p, MIN_TOP_P),
+        top_k=own.top_k,
+        min_p=own.min_p,
+        presence_penalty=own.presence_penalty,
+        frequency_penalty=own.frequency_penalty,
+        repetition_penalty=own.repetition_penalty,
         seed=choice_seed(sampling.seed, index),
         stop=stop or None,
         stop_token_ids=list(rules.stop_token_ids) or None,

@@ -9,7 +9,6 @@ from typing import Literal
 
 from server.protocol.common import LogprobsChoice
 from server.protocol.errors import APIError
-from server.protocol.order import DEFAULT_ORDER, parse_order
 from server.sampling.params import EffectiveSampling, choice_seed
 from server.sampling.samplers.config import SamplerArgs, SamplerConfig
 from server.sampling.vocabulary import Vocabulary
@@ -52,12 +51,6 @@ def check_samplers(sampling: EffectiveSampling) -> None:
     config: SamplerConfig = sampling.samplers
     if not config.uses_mirostat:
         return
-    if sampling.order != parse_order(DEFAULT_ORDER):
-        raise APIError(
-            f"mirostat runs only in the {DEFAULT_ORDER!r} order: it chooses the truncation "
-            "itself, after temperature, and selects the token.",
-            param="samplers",
-        )
     if config.adaptive:
         raise APIError(
             "mirostat cannot be combined with adaptive_target: each selects the token itself.",

@@ -210,7 +210,7 @@ AGREEMENT_STEPS = 8
 SAMPLER_CASES = {
     "dry": {"temperature": 0.8, "seed": 5, "dry_multiplier": 0.8, "dry_allowed_length": 1},
     "top_n_sigma": {"temperature": 1.5, "seed": 5, "top_n_sigma": 1.0},
-    "typical_p": {"temperature": 0.9, "seed": 5, "typical_p": 0.5},
+    "typ_p": {"temperature": 0.9, "seed": 5, "typical_p": 0.5},
     "xtc": {"temperature": 1.0, "seed": 5, "xtc_probability": 1.0, "xtc_threshold": 0.05},
     "mirostat": {"temperature": 1.0, "seed": 5, "mirostat": 2, "mirostat_tau": 3.0},
     "combined": {
@@ -225,7 +225,28 @@ SAMPLER_CASES = {
         "xtc_probability": 0.5,
         "xtc_threshold": 0.1,
     },
+    # Orders vLLM's sampler cannot run: the whole chain in this server's processor.
+    "llama.cpp order": {
+        "temperature": 0.9,
+        "seed": 5,
+        "top_k": 40,
+        "top_p": 0.9,
+        "min_p": 0.05,
+        "samplers": "llama.cpp",
+    },
+    "custom order": {
+        "temperature": 1.2,
+        "seed": 5,
+        "top_k": 20,
+        "min_p": 0.1,
+        "xtc_probability": 1.0,
+        "xtc_threshold": 0.05,
+        "dry_multiplier": 0.8,
+        "samplers": ["top_k", "xtc", "temperature", "min_p", "dry"],
+    },
+    "adaptive_p": {"temperature": 1.0, "seed": 5, "min_p": 0.05, "adaptive_target": 0.3},
 }
+NATIVE_STAGES = ["min_p", "top_n_sigma", "typ_p", "xtc", "mirostat", "top_k", "top_p"]
 SAMPLER_STEPS = 12
 
 

@@ -96,6 +96,34 @@ def test_inspector_agrees_with_the_engine_for_each_sampler(sampler_inspections, 
     assert worst < SAMPLER_AGREEMENT
 
 
+@pytest.mark.parametrize("spelling", [{"logprobs_mode": "raw"}, {"post_sampling_probs": False}])
+def test_raw_logprobs_per_request_on_a_processed_server(raw_inspection, api, spelling):
+    """Raw logprobs asked of this engine, which reports processed ones: read through one
+    prefill per position, they are the model's own distribution (the raw server's)."""
+    chat = api.post(
+        "/v1/chat/completions",
+        json={
+            "model": MODEL,
+            "messages": STORY,
+            "max_tokens": AGREEMENT_STEPS,
+            "logprobs": True,
+            "top_logprobs": 20,
+            **AGREEMENT_PARAMS,
+            **spelling,
+        },
+    ).json()
+    assert chat["choices"][0]["message"]["content"] == raw_inspection["text"]
+    worst = 0.0
+    content = chat["choices"][0]["logprobs"]["content"]
+    for token, step in zip(content, raw_inspection["steps"], strict=True):
+        raw = {bytes(c["bytes"]): c["raw_prob"] for c in step["candidates"]}
+        assert all(top["logprob"] > -9999 for top in token["top_logprobs"])
+        for top in token["top_logprobs"]:
+            worst = max(worst, abs(math.exp(top["logprob"]) - raw[bytes(top["bytes"])]))
+    print(f"raw logprobs by prefills: largest |p - p_raw| {worst:.2e}")
+    assert worst < AGREEMENT
+
+
 def test_model_card_states_the_mode(api):
     assert api.get("/v1/models").json()["data"][0]["logprobs_mode"] == "processed"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.conftest import SAMPLER_CASES, SAMPLER_STEPS, STORY
+from tests.e2e.conftest import NATIVE_STAGES, SAMPLER_CASES, SAMPLER_STEPS, STORY
 
 
 def inspect(http, model, **body):
@@ -36,7 +36,9 @@ def test_inspector_draws_what_chat_draws(sampler_inspections, http, model, case)
     for step in inspection["steps"]:
         assert step["sampled_final_prob"] > 0
         names = [s["name"] for s in step["stages"]]
-        assert names == ["min_p", "top_n_sigma", "typical_p", "xtc", "mirostat", "top_k", "top_p"]
+        native = inspection["parameters"]["native"]
+        assert native == ("samplers" not in SAMPLER_CASES[case] and "adaptive_p" not in case)
+        assert names == (NATIVE_STAGES if native else inspection["parameters"]["samplers"])
         counts = [s["survivors"] for s in step["stages"]]
         assert counts == sorted(counts, reverse=True)
         listed = [c for c in step["candidates"] if c["final_prob"] > 0]
@@ -55,8 +57,8 @@ def test_each_sampler_acts_where_it_is_on(sampler_inspections):
     sigma = sampler_inspections["top_n_sigma"]["steps"]
     assert all(stage(s, "top_n_sigma")["active"] for s in sigma)
     assert all(stage(s, "top_n_sigma")["survivors"] < vocabulary / 10 for s in sigma)
-    typical = sampler_inspections["typical_p"]["steps"]
-    assert all(stage(s, "typical_p")["survivors"] < vocabulary for s in typical)
+    typical = sampler_inspections["typ_p"]["steps"]
+    assert all(stage(s, "typ_p")["survivors"] < vocabulary for s in typical)
     xtc = sampler_inspections["xtc"]["steps"]
     assert all(stage(s, "xtc")["fired"] for s in xtc)  # probability 1
     for s in xtc:  # when two or more clear the threshold, the most likely is gone
