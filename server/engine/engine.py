@@ -24,6 +24,7 @@ from vllm.v1.engine.async_llm import AsyncLLM
 from server.engine.config import fit_context, fit_dtype
 from server.engine.fingerprint import kernel_path, system_fingerprint, weights_identity
 from server.engine.template_tokens import encode_chat, holds_markers, markers
+from server.engine.token_texts import cache_single_token_texts
 from server.metrics import Metrics
 from server.sampling.vocabulary import Vocabulary, is_byte_level
 from server.tools.render import TemplateTraits
@@ -107,6 +108,7 @@ class Engine:
         args = await asyncio.to_thread(lambda: fit_dtype(fit_context(args), cpu))
         llm = await asyncio.to_thread(lambda: AsyncLLM.from_engine_args(args))
         tokenizer = llm.get_tokenizer()
+        cache_single_token_texts(tokenizer)
         model_config = llm.model_config
         vocab_size = model_config.get_vocab_size()
         pieces = tokenizer.convert_ids_to_tokens(list(range(vocab_size)))

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BeforeValidator, Field, StrictInt, StrictStr
 
-from server.protocol.order import STAGES, NamedOrder, parse_order
+from server.protocol.order import ORDERS, STAGES, parse_order
 from server.protocol.presets import PresetName
 
 # vLLM serialises a seed as a 64-bit integer; choice i of n draws with seed + i, folded back
@@ -292,18 +292,21 @@ AdaptiveDecay = Annotated[
 
 
 def _known_order(value: str | list[str]) -> str | list[str]:
-    return value if isinstance(value, str) else list(parse_order(value))
+    order = list(parse_order(value))
+    return value if isinstance(value, str) and value in ORDERS else order
 
 
 SamplerOrder = Annotated[
-    NamedOrder | Annotated[list[StrictStr], Field(max_length=len(STAGES))],
+    Annotated[StrictStr, Field(max_length=len(STAGES))]
+    | Annotated[list[StrictStr], Field(max_length=len(STAGES))],
     AfterValidator(_known_order),
     Field(
         description="The sampler chain's order, as llama.cpp's `samplers`: `vllm` (the "
         "default: penalties, temperature, min_p, the extra truncations, top_k, top_p), "
-        "`llama.cpp` (its default, temperature last), or stage names in the order to run "
-        f"them ({', '.join(STAGES)}; llama.cpp's spellings too). A stage left out does not "
-        "run. An order vLLM's sampler cannot run runs as this server's processor, exactly."
+        "`llama.cpp` (its default, temperature last), stage names in the order to run "
+        f"them ({', '.join(STAGES)}; llama.cpp's spellings too) or llama.cpp's letters "
+        "(`kypmt`). A stage left out does not run. An order vLLM's sampler cannot run runs "
+        "as this server's processor, exactly."
     ),
 ]
 LogprobsMode = Annotated[

@@ -67,23 +67,42 @@ def _aliases() -> dict[str, StageName]:
         names[stage] = stage
         names[stage.replace("_", "-")] = stage
         names[stage.replace("_", "")] = stage
-    names.update(nucleus="top_p", temp="temperature", typ="typ_p", typical_p="typ_p")
+    names.update(
+        nucleus="top_p", temp="temperature", typ="typ_p", typical="typ_p", typical_p="typ_p"
+    )
+    names["typical-p"] = "typ_p"
     return names
 
 
 ALIASES = _aliases()
+# llama.cpp's one-letter codes (common_sampler_type_to_chr): a string of them is an order.
+LETTERS: dict[str, StageName] = {
+    "e": "penalties",
+    "d": "dry",
+    "s": "top_n_sigma",
+    "k": "top_k",
+    "y": "typ_p",
+    "p": "top_p",
+    "m": "min_p",
+    "x": "xtc",
+    "t": "temperature",
+    "a": "adaptive_p",
+}
 
 
 def parse_order(value: str | Sequence[str]) -> tuple[StageName, ...]:
-    """A named order, or stage names in the order to run them (case-insensitive, llama.cpp's
-    aliases); the selecting stage moves to the end. Raises ValueError naming the problem."""
+    """A named order, a string of llama.cpp's one-letter codes, or stage names in the order
+    to run them (case-insensitive, llama.cpp's aliases); the selecting stage moves to the
+    end. Raises ValueError naming the problem."""
     if isinstance(value, str):
-        if value not in ORDERS:
-            raise ValueError(
-                f"unknown order {value!r}: give {' or '.join(map(repr, ORDERS))}, or a list of "
-                f"stage names ({', '.join(STAGES)})"
-            )
-        return ORDERS[value]
+        if value in ORDERS:
+            return ORDERS[value]
+        if value and all(letter in LETTERS for letter in value):
+            return parse_order([LETTERS[letter] for letter in value])
+        raise ValueError(
+            f"unknown order {value!r}: give {' or '.join(map(repr, ORDERS))}, llama.cpp's "
+            f"letters ({''.join(LETTERS)}), or a list of stage names ({', '.join(STAGES)})"
+        )
     order: list[StageName] = []
     for name in value:
         stage = ALIASES.get(name.lower())

@@ -112,7 +112,7 @@ def resolve(fields: SamplerFields, defaults: SamplingDefaults) -> EffectiveSampl
         logit_bias={int(k): v for k, v in (fields.logit_bias or {}).items()},
         ignore_eos=fields.ignore_eos,
         samplers=sampler_config(fields),
-        order=parse_order(fields.samplers or DEFAULT_ORDER),
+        order=parse_order(DEFAULT_ORDER if fields.samplers is None else fields.samplers),
     )
     return without(sampling, [stage for stage in STAGES if stage not in sampling.order])
 

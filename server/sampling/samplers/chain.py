@@ -75,7 +75,8 @@ def penalties(
     if output:
         ids = torch.as_tensor(list(output), dtype=torch.long, device=row.device)
         counts = torch.bincount(ids, minlength=size)[:size].to(row.dtype)
-        row -= values.frequency_penalty * counts + values.presence_penalty * (counts > 0)
+        present = (counts > 0).to(row.dtype)
+        row -= values.frequency_penalty * counts + values.presence_penalty * present
     return row
 
 
@@ -88,20 +89,25 @@ def temperature(row: torch.Tensor, t: float) -> torch.Tensor:
 
 
 def top_k(row: torch.Tensor, k: int) -> torch.Tensor:
+    """The k-th largest logit and every one equal to it or above (a partial selection, not
+    a sort of the vocabulary)."""
     if not 0 < k < row.numel():
         return row
-    kth = torch.sort(row).values[row.numel() - k]
+    kth = torch.topk(row, k, sorted=False).values.min()
     return _cut(row, row >= kth)
 
 
 def top_p(row: torch.Tensor, p: float) -> tuple[torch.Tensor, float]:
-    """The row and the smallest probability kept."""
+    """The row and the smallest probability kept. Only the tokens still in play are sorted
+    (those already cut add 0 to every sum)."""
     probs = torch.softmax(row, dim=-1)
-    order = torch.argsort(row, stable=True)
+    live = torch.nonzero(torch.isfinite(row)).flatten()
+    order = live[torch.argsort(row[live], stable=True)]
     removed = torch.cumsum(probs[order], dim=0) <= 1.0 - p
     removed[-1] = False
     keep = torch.ones_like(row, dtype=torch.bool)
     keep[order[removed]] = False
+    keep &= torch.isfinite(row)
     return _cut(row, keep), float(probs[keep].min())
 
 
