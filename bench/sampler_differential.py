@@ -50,10 +50,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bench import RESULTS, ROOT, provenance
-from server.protocol.order import LLAMA_CPP_ORDER, StageName, parse_order
+from server.protocol.samplers import LLAMA_CPP_ORDER, StageName, parse_order
 
 if TYPE_CHECKING:
-    from server.sampling.samplers.config import SamplerConfig
+    from server.protocol.samplers import SamplerConfig
 
 TOLERANCE = 1e-6
 REFERENCE = ROOT / ".venv-llamacpp" / "bin" / "python"
@@ -150,7 +150,7 @@ class Draw:
 
     def config(self) -> SamplerConfig:
         """The extra samplers' settings (each off where the draw leaves it None)."""
-        from server.sampling.samplers.config import SamplerConfig
+        from server.protocol.samplers import SamplerConfig
 
         return SamplerConfig(
             top_n_sigma=self.top_n_sigma if self.top_n_sigma is not None else -1.0,

@@ -11,20 +11,14 @@ from pydantic import (
     Field,
     StrictBool,
     StrictStr,
+    create_model,
     model_validator,
 )
 from pydantic_core import PydanticCustomError
 
 from server.protocol.fields import (
-    AdaptiveDecay,
-    AdaptiveTarget,
     AllowedTokenIds,
     BadWords,
-    DryAllowedLength,
-    DryBase,
-    DryBreakers,
-    DryMultiplier,
-    DryPenaltyLastN,
     FrequencyPenalty,
     Integer,
     LogitBias,
@@ -32,27 +26,19 @@ from server.protocol.fields import (
     Metadata,
     MinP,
     MinTokens,
-    Mirostat,
-    MirostatEta,
-    MirostatTau,
     ModelId,
     PresencePenalty,
     Preset,
     RepetitionPenalty,
-    SamplerOrder,
     Seed,
     ServiceTier,
     Stop,
     StopTokenIds,
     Temperature,
     TopK,
-    TopNSigma,
     TopP,
-    TypicalP,
-    XtcProbability,
-    XtcThreshold,
 )
-from server.protocol.order import DEFAULT_ORDER
+from server.protocol.samplers import DEFAULT_ORDER, SamplerOrder, sampler_params
 
 
 def _describe_optional_fields(schema: dict[str, Any]) -> None:
@@ -178,10 +164,9 @@ class StreamOptions(APIModel):
     include_obfuscation: StrictBool = Field(True, description="No effect: nothing is padded.")
 
 
-class SamplerFields(APIModel):
-    """Every sampling parameter, declared once: chat, completions, Responses and the inspector
-    take them all. top_k, min_p, repetition_penalty, ignore_eos, preset and the samplers
-    vLLM lacks are this server's extensions (the SDK sends them through `extra_body`)."""
+class _CoreSamplerFields(APIModel):
+    """OpenAI's sampling parameters and vLLM's; the samplers vLLM lacks are added below from
+    their one declaration (server/protocol/samplers.py)."""
 
     preset: Preset | None = None
     temperature: Temperature | None = None
@@ -198,26 +183,12 @@ class SamplerFields(APIModel):
         description="vLLM's extension: the end-of-text token does not end the answer, which "
         "runs to its token limit (for benchmarks).",
     )
-    # The samplers vLLM lacks, with llama.cpp's names (docs/api/samplers.md).
-    dry_multiplier: DryMultiplier | None = None
-    dry_base: DryBase | None = None
-    dry_allowed_length: DryAllowedLength | None = None
-    dry_penalty_last_n: DryPenaltyLastN | None = None
-    dry_sequence_breakers: DryBreakers | None = None
-    xtc_probability: XtcProbability | None = None
-    xtc_threshold: XtcThreshold | None = None
-    top_n_sigma: TopNSigma | None = None
-    typical_p: TypicalP | None = None
-    mirostat: Mirostat | None = None
-    mirostat_tau: MirostatTau | None = None
-    mirostat_eta: MirostatEta | None = None
-    adaptive_target: AdaptiveTarget | None = None
-    adaptive_decay: AdaptiveDecay | None = None
     samplers: SamplerOrder | None = None
 
     @model_validator(mode="after")
-    def _mirostat_in_its_order(self) -> SamplerFields:
-        if self.mirostat == 2 and self.samplers not in (None, DEFAULT_ORDER):
+    def _mirostat_in_its_order(self) -> _CoreSamplerFields:
+        mirostat = getattr(self, "mirostat", None)
+        if mirostat == 2 and self.samplers not in (None, DEFAULT_ORDER):
             raise ValueError(
                 f"samplers: mirostat runs only in the {DEFAULT_ORDER!r} order (it chooses the "
                 "truncation itself, after temperature, and selects the token)"
@@ -227,6 +198,16 @@ class SamplerFields(APIModel):
     def sampler_values(self) -> dict[str, Any]:
         """The sampling parameters this request set, to hand on to another request model."""
         return self.model_dump(include=set(SamplerFields.model_fields), exclude_unset=True)
+
+
+SamplerFields = create_model(  # type: ignore[call-overload]
+    "SamplerFields",
+    __base__=_CoreSamplerFields,
+    __doc__="Every sampling parameter: chat, completions, Responses and the inspector take "
+    "them all. top_k, min_p, repetition_penalty, ignore_eos, preset and the samplers vLLM "
+    "lacks are this server's extensions (the SDK sends them through `extra_body`).",
+    **{name: (spec.type | None, None) for name, spec in sampler_params().items()},
+)
 
 
 class LogprobsChoice(APIModel):

@@ -8,7 +8,6 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BeforeValidator, Field, StrictInt, StrictStr
 
-from server.protocol.order import ORDERS, STAGES, parse_order
 from server.protocol.presets import PresetName
 
 # vLLM serialises a seed as a 64-bit integer; choice i of n draws with seed + i, folded back
@@ -186,127 +185,6 @@ Preset = Annotated[
     Field(
         description="This server's extension: a named set of sampling parameters (GET "
         "/v1/sampling/presets) that fills what the request leaves unset."
-    ),
-]
-# The samplers beyond vLLM's (server/sampling/samplers), with llama.cpp's names and meanings.
-MAX_DRY_BREAKERS = 32
-DryMultiplier = Annotated[
-    float,
-    Field(
-        ge=0.0,
-        le=100.0,
-        description="DRY: where the text ends with a repeat, the token that followed it "
-        "before loses multiplier x base^(length - allowed_length) from its logit; 0: DRY off.",
-    ),
-]
-DryBase = Annotated[
-    float,
-    Field(ge=1.0, le=8.0, description="How fast DRY's penalty grows with the repeat's length."),
-]
-DryAllowedLength = Annotated[
-    StrictInt,
-    Field(ge=1, le=1024, description="Repeats shorter than this are not penalised by DRY."),
-    INTEGRAL,
-]
-DryPenaltyLastN = Annotated[
-    StrictInt,
-    Field(
-        ge=-1,
-        le=2**20,
-        description="How many tokens back DRY looks: -1 the whole context, 0 off.",
-    ),
-    INTEGRAL,
-]
-DryBreakers = Annotated[
-    list[Annotated[StrictStr, Field(min_length=1, max_length=64)]],
-    Field(
-        max_length=MAX_DRY_BREAKERS,
-        description="A token holding one of these strings ends every repeat DRY tracks.",
-    ),
-]
-Probability = Annotated[float, Field(ge=0.0, le=1.0)]
-XtcProbability = Annotated[
-    Probability,
-    Field(description="XTC (exclude top choices): the chance, per token, that XTC acts; 0: off."),
-]
-XtcThreshold = Annotated[
-    float,
-    Field(
-        ge=0.0,
-        le=1.0,
-        description="When XTC acts and two or more tokens are at least this likely, all but "
-        "the least likely of them are removed; above 0.5: XTC off.",
-    ),
-]
-TopNSigma = Annotated[
-    float,
-    Field(
-        ge=-1.0,
-        le=100.0,
-        description="Top-n-sigma: only tokens whose logit is within n standard deviations of the "
-        "largest are kept; 0 or less: off.",
-    ),
-]
-TypicalP = Annotated[
-    Probability,
-    Field(
-        description="Locally typical sampling: tokens whose surprisal is closest to the "
-        "entropy are kept until their probability adds up to more than p; 1: off."
-    ),
-]
-Mirostat = Annotated[
-    Literal[0, 2],
-    Field(
-        description="Mirostat: 0 off; 2 Mirostat 2.0, which steers truncation to keep a target "
-        "surprisal (1.0 is not implemented)."
-    ),
-    INTEGRAL,
-]
-MirostatTau = Annotated[
-    float,
-    Field(ge=0.0, le=64.0, description="Mirostat's target surprisal, in bits."),
-]
-MirostatEta = Annotated[
-    float,
-    Field(ge=0.0, le=1.0, description="Mirostat's learning rate."),
-]
-AdaptiveTarget = Annotated[
-    float,
-    Field(
-        ge=-1.0,
-        le=1.0,
-        description="Adaptive-p (llama.cpp's): reshape the distribution so that tokens near "
-        "this probability are the likely ones, steering the average probability of the "
-        "tokens drawn to it; below 0: off. It selects the token, so it runs last.",
-    ),
-]
-AdaptiveDecay = Annotated[
-    float,
-    Field(
-        ge=0.0,
-        le=0.99,
-        description="Adaptive-p's memory: the decay of its moving average (about 1 / (1 - "
-        "decay) tokens).",
-    ),
-]
-
-
-def _known_order(value: str | list[str]) -> str | list[str]:
-    order = list(parse_order(value))
-    return value if isinstance(value, str) and value in ORDERS else order
-
-
-SamplerOrder = Annotated[
-    Annotated[StrictStr, Field(max_length=len(STAGES))]
-    | Annotated[list[StrictStr], Field(max_length=len(STAGES))],
-    AfterValidator(_known_order),
-    Field(
-        description="The sampler chain's order, as llama.cpp's `samplers`: `vllm` (the "
-        "default: penalties, temperature, min_p, the extra truncations, top_k, top_p), "
-        "`llama.cpp` (its default, temperature last), stage names in the order to run "
-        f"them ({', '.join(STAGES)}; llama.cpp's spellings too) or llama.cpp's letters "
-        "(`kypmt`). A stage left out does not run. An order vLLM's sampler cannot run runs "
-        "as this server's processor, exactly."
     ),
 ]
 LogprobsMode = Annotated[

@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, get_type_hints
 
-from pydantic import BaseModel, Field, StrictInt, StrictStr, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    Field,
+    StrictInt,
+    StrictStr,
+    create_model,
+    field_validator,
+    model_validator,
+)
 
 from server.protocol.chat import ChatMessage
 from server.protocol.common import SamplingKnobs
 from server.protocol.fields import TokenId
-from server.protocol.order import StageName
+from server.protocol.samplers import SamplerConfig, StageName
 
 MAX_FORCED_TOKENS = 4096
 
@@ -128,7 +136,7 @@ class InspectStep(BaseModel):
     candidates_truncated: bool
 
 
-class InspectParameters(BaseModel):
+class _Parameters(BaseModel):
     temperature: float
     top_p: float
     top_k: int
@@ -136,26 +144,20 @@ class InspectParameters(BaseModel):
     presence_penalty: float
     frequency_penalty: float
     seed: int | None
-    dry_multiplier: float
-    dry_base: float
-    dry_allowed_length: int
-    dry_penalty_last_n: int
-    dry_sequence_breakers: list[str]
-    xtc_probability: float
-    xtc_threshold: float
     xtc_seed: int | None = Field(description="The seed of XTC's coin (null: XTC off).")
-    top_n_sigma: float
-    typical_p: float
-    mirostat: int
-    mirostat_tau: float
-    mirostat_eta: float
-    adaptive_target: float
-    adaptive_decay: float
     samplers: list[StageName] = Field(description="The chain's order, as it ran.")
     native: bool = Field(
         description="True: vLLM's own sampler ran the chain (with this server's extra "
         "samplers as its processors); false: this server's chain processor ran it whole."
     )
+
+
+# The values a request sampled with: the extra samplers' from their one declaration.
+InspectParameters = create_model(  # type: ignore[call-overload]
+    "InspectParameters",
+    __base__=_Parameters,
+    **{name: (hint, ...) for name, hint in get_type_hints(SamplerConfig).items()},
+)
 
 
 class Inspection(BaseModel):

@@ -10,11 +10,19 @@ from vllm import SamplingParams
 from vllm.sampling_params import RequestOutputKind, StructuredOutputsParams
 
 from server.protocol.common import SamplerFields, SamplingFields
-from server.protocol.order import DEFAULT_ORDER, STAGES, StageName, parse_order, runs_natively
 from server.protocol.presets import PRESETS
+from server.protocol.samplers import (
+    DEFAULT_ORDER,
+    STAGES,
+    SamplerConfig,
+    StageName,
+    parse_order,
+    runs_natively,
+    sampler_params,
+)
 from server.sampling.json_schema import bounded
 from server.sampling.samplers.chain import stage_active
-from server.sampling.samplers.config import ChainValues, SamplerArgs, SamplerConfig
+from server.sampling.samplers.config import ChainValues, SamplerArgs
 from server.sampling.stages import Filters
 from server.settings import SamplingDefaults
 
@@ -117,25 +125,30 @@ def resolve(fields: SamplerFields, defaults: SamplingDefaults) -> EffectiveSampl
     return without(sampling, [stage for stage in STAGES if stage not in sampling.order])
 
 
-# What turns each stage off (llama.cpp's and vLLM's neutral values).
-_OFF: dict[StageName, dict[str, Any]] = {
+# What turns off each stage vLLM runs itself (the others declare theirs with their
+# parameters: server/protocol/samplers.py).
+_OFF: dict[str, dict[str, Any]] = {
     "penalties": {"presence_penalty": 0.0, "frequency_penalty": 0.0, "repetition_penalty": 1.0},
-    "dry": {"dry_multiplier": 0.0},
-    "top_n_sigma": {"top_n_sigma": -1.0},
     "top_k": {"top_k": 0},
-    "typ_p": {"typical_p": 1.0},
     "top_p": {"top_p": 1.0},
     "min_p": {"min_p": 0.0},
-    "xtc": {"xtc_probability": 0.0},
     "temperature": {"temperature": 1.0},
-    "mirostat": {"mirostat": 0},
-    "adaptive_p": {"adaptive_target": -1.0},
 }
 
 
+def off(stage: StageName) -> dict[str, Any]:
+    if stage in _OFF:
+        return _OFF[stage]
+    return {
+        name: p.off
+        for name, p in sampler_params().items()
+        if p.stage == stage and p.off is not None
+    }
+
+
 def without(sampling: EffectiveSampling, stages: list[StageName]) -> EffectiveSampling:
-    own = {k: v for stage in stages for k, v in _OFF[stage].items() if hasattr(sampling, k)}
-    extra = {k: v for stage in stages for k, v in _OFF[stage].items() if k not in own}
+    own = {k: v for stage in stages for k, v in off(stage).items() if hasattr(sampling, k)}
+    extra = {k: v for stage in stages for k, v in off(stage).items() if k not in own}
     return dataclasses.replace(
         sampling, **own, samplers=dataclasses.replace(sampling.samplers, **extra)
     )

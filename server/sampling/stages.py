@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from server.protocol.samplers import SamplerConfig
 from server.sampling.samplers.chain import GREEDY_BELOW
-from server.sampling.samplers.config import SamplerConfig
 from server.sampling.samplers.truncation import LateState, Trace
 
 # Every stage that can cut tokens, in the engine's order.
@@ -166,10 +166,12 @@ def run_step(
 
     cutoff = None
     if filters.top_p < 1.0:
-        order = np.argsort(scaled, kind="stable")
+        # only the tokens in play are sorted: those already cut add 0 to every sum
+        live = np.flatnonzero(np.isfinite(scaled))
+        order = live[np.argsort(scaled[live], kind="stable")]
         removed = np.cumsum(softmax(scaled[order])) <= 1.0 - filters.top_p
         removed[-1] = False
-        kept = kept.copy()
+        kept = kept & np.isfinite(scaled)
         kept[order[removed]] = False
         cutoff = float(softmax(scaled)[kept].min())
     stages.append(Stage("top_p", filters.top_p < 1.0, kept, cutoff))

@@ -9,8 +9,9 @@ from typing import Literal
 
 from server.protocol.common import LogprobsChoice
 from server.protocol.errors import APIError
+from server.protocol.samplers import SamplerConfig
 from server.sampling.params import EffectiveSampling, choice_seed
-from server.sampling.samplers.config import SamplerArgs, SamplerConfig
+from server.sampling.samplers.config import SamplerArgs
 from server.sampling.vocabulary import Vocabulary
 
 

@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 
 import torch
 
-from server.protocol.order import StageName
+from server.protocol.samplers import SamplerConfig, StageName
 from server.sampling.samplers.adaptive import AdaptiveState
-from server.sampling.samplers.config import ChainValues, SamplerConfig
+from server.sampling.samplers.config import ChainValues
 from server.sampling.samplers.dry import DryState
 from server.sampling.samplers.truncation import (
     coin,

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from server.sampling.samplers.config import SamplerConfig
+from server.protocol.samplers import SamplerConfig
 
 # llama.cpp's cap: base ** exponent stays below float32's largest value.
 _FLOAT_MAX_LOG = 88.7228391

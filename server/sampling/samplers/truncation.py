@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import torch
 
-from server.sampling.samplers.config import SamplerConfig
+from server.protocol.samplers import SamplerConfig
 
 _MASK64 = 2**64 - 1
 

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from server.protocol.chat import ChatCompletionRequest
-from server.protocol.order import (
+from server.protocol.samplers import (
     LLAMA_CPP_ORDER,
     NATIVE,
     STAGES,

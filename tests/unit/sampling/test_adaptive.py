@@ -9,9 +9,10 @@ import numpy as np
 import pytest
 import torch
 
+from server.protocol.samplers import SamplerConfig
 from server.sampling.samplers.adaptive import AdaptiveState
 from server.sampling.samplers.chain import ChainState, StageRow
-from server.sampling.samplers.config import ChainValues, SamplerConfig
+from server.sampling.samplers.config import ChainValues
 
 
 def by_hand(p: float, target: float) -> float:

@@ -14,9 +14,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from vllm.model_executor.layers.utils import apply_penalties
 
-from server.protocol.order import LLAMA_CPP_ORDER, STAGES, VLLM_ORDER
+from server.protocol.samplers import LLAMA_CPP_ORDER, STAGES, VLLM_ORDER, SamplerConfig
 from server.sampling.samplers.chain import ChainState, StageRow, penalties, stage_active
-from server.sampling.samplers.config import ChainValues, SamplerArgs, SamplerConfig
+from server.sampling.samplers.config import ChainValues, SamplerArgs
 from server.sampling.samplers.dry import DryState
 from server.sampling.samplers.truncation import LateState
 from server.sampling.stages import Filters, run_step, softmax

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from server.protocol.chat import ChatCompletionRequest
-from server.protocol.order import LLAMA_CPP_ORDER
+from server.protocol.samplers import LLAMA_CPP_ORDER
 from server.sampling.outputs import LOGPROB_FLOOR
 from server.sampling.params import resolve
 from server.sampling.replay import PostSampling, Replay, distributions, top_logprobs

@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 from vllm import SamplingParams
 from vllm.v1.sample.logits_processor import BatchUpdate
 
-from server.sampling.samplers.config import SamplerArgs, SamplerConfig
+from server.protocol.samplers import SamplerConfig
+from server.sampling.samplers.config import SamplerArgs
 from server.sampling.samplers.dry import DryState
 from server.sampling.samplers.processors import DryProcessor, TruncationProcessor
 from server.sampling.samplers.truncation import (

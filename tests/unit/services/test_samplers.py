@@ -4,8 +4,8 @@ from pydantic import ValidationError
 from server.protocol.chat import ChatCompletionRequest
 from server.protocol.common import SamplerFields
 from server.protocol.errors import APIError
-from server.protocol.order import LLAMA_CPP_ORDER
 from server.protocol.responses import ResponseCreateRequest
+from server.protocol.samplers import LLAMA_CPP_ORDER
 from server.sampling.params import resolve
 from server.sampling.vocabulary import Vocabulary
 from server.services.responses import to_chat
