@@ -13,14 +13,16 @@ from typing import Any
 
 import yaml
 from mkdocs.exceptions import PluginError
-from pydantic import BaseModel
+from pydantic import BaseModel, TypeAdapter
 from pydantic.fields import FieldInfo
 
+from server.protocol.samplers import SamplerConfig, sampler_params
 from server.settings import DEFAULT_PROFILE, ENV_PREFIX, Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPTS = ROOT / "scripts"
 SETTINGS_MARKER = "<!-- reference: settings -->"
+SAMPLERS_MARKER = "<!-- reference: samplers -->"
 ENVIRONMENT_MARKER = "<!-- reference: script environment -->"
 # Read by the scripts from the shell itself, never set by a user for them.
 SHELL_VARIABLES = frozenset({"HOME", "PATH", "PWD", "SECONDS", "USER"})
@@ -198,8 +200,60 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|")
 
 
+@dataclass(frozen=True)
+class SamplerRow:
+    name: str
+    stage: str
+    bounds: str
+    default: str
+    description: str
+
+
+def sampler_rows() -> list[SamplerRow]:
+    """One row per parameter of the samplers vLLM lacks, from their one declaration
+    (server/protocol/samplers.py)."""
+    defaults = SamplerConfig()
+    rows = []
+    for name, spec in sampler_params().items():
+        schema = TypeAdapter(spec.type).json_schema()
+        if not schema.get("description"):
+            raise Undocumented(f"sampler parameter {name} has no description")
+        default = getattr(defaults, name)
+        rows.append(
+            SamplerRow(
+                name,
+                spec.stage,
+                _bounds(schema),
+                str(list(default)) if isinstance(default, tuple) else str(default),
+                schema["description"],
+            )
+        )
+    return rows
+
+
+def _bounds(schema: dict[str, Any]) -> str:
+    if "enum" in schema:
+        return " or ".join(map(str, schema["enum"]))
+    if schema.get("type") == "array":
+        item = schema["items"]
+        return f"up to {schema['maxItems']} strings of {item['minLength']} … {item['maxLength']}"
+    return f"{schema['minimum']} … {schema['maximum']}"
+
+
+def samplers_table(rows: list[SamplerRow]) -> str:
+    lines = ["| parameter | stage | range | default | |", "|---|---|---|---|---|"]
+    for row in rows:
+        lines.append(
+            f"| `{row.name}` | `{row.stage}` | {row.bounds} | `{_cell(row.default)}` | "
+            f"{_cell(row.description)} |"
+        )
+    return "\n".join(lines)
+
+
 def render(markdown: str) -> str:
     """The page with each marker replaced by its table."""
+    if SAMPLERS_MARKER in markdown:
+        markdown = markdown.replace(SAMPLERS_MARKER, samplers_table(sampler_rows()))
     if SETTINGS_MARKER in markdown:
         markdown = markdown.replace(SETTINGS_MARKER, settings_table(setting_rows()))
     if ENVIRONMENT_MARKER in markdown:

@@ -21,6 +21,7 @@ from server.protocol.errors import APIError
 from server.protocol.inspect import Inspection, InspectRequest
 from server.protocol.models import Model, ModelList
 from server.protocol.presets import PRESETS, SamplingPreset
+from server.protocol.samplers import ChainOrders, chain_orders
 from server.protocol.tokenize import (
     DetokenizeRequest,
     DetokenizeResponse,
@@ -151,6 +152,12 @@ async def version() -> dict[str, str]:
 @open_router.get("/metrics", tags=["server"], include_in_schema=False)
 async def metrics(request: Request) -> RawResponse:
     return RawResponse(request.app.state.metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
+
+
+@router.get("/v1/sampling/orders", tags=["sampling"])
+async def sampling_orders() -> ChainOrders:
+    """The sampler chain's stage names and named orders, as `samplers` takes them."""
+    return chain_orders()
 
 
 @router.get("/v1/sampling/presets", tags=["sampling"])

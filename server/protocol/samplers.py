@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, Field, StrictInt, StrictStr
+from pydantic import AfterValidator, BaseModel, Field, StrictInt, StrictStr
 
 from server.protocol.fields import INTEGRAL
 
@@ -148,6 +148,22 @@ SamplerOrder = Annotated[
         "as this server's processor, exactly."
     ),
 ]
+
+
+class ChainOrders(BaseModel):
+    """What `samplers` takes: the stage names and the named orders."""
+
+    stages: list[StageName] = Field(description="Every stage, in the default order.")
+    orders: dict[str, list[StageName]] = Field(description="The named orders, by name.")
+    default: str = Field(description="The order a request that leaves `samplers` out gets.")
+
+
+def chain_orders() -> ChainOrders:
+    return ChainOrders(
+        stages=list(VLLM_ORDER),
+        orders={name: list(order) for name, order in ORDERS.items()},
+        default=DEFAULT_ORDER,
+    )
 
 
 @dataclass(frozen=True)

@@ -131,6 +131,20 @@ class PostSampling:
 
 def top_logprobs(token: int, logprobs: np.ndarray, top_n: int) -> TokenLogprob:
     """A token's logprob and the top_n most likely of a whole distribution, best first."""
-    best = np.argsort(-logprobs, kind="stable")[:top_n]
+    best = _best(logprobs, top_n)
     top = tuple((int(t), finite(float(logprobs[t]))) for t in best)
     return TokenLogprob(token, finite(float(logprobs[token])), top)
+
+
+def _best(values: np.ndarray, n: int) -> np.ndarray:
+    """The n largest, best first, ties by token id (a stable sort's order) without sorting
+    the whole vocabulary."""
+    if n <= 0:
+        return np.zeros(0, dtype=np.int64)
+    if n >= values.size:
+        return np.argsort(-values, kind="stable")
+    nth = -np.partition(-values, n - 1)[n - 1]
+    above = np.flatnonzero(values > nth)
+    tied = np.flatnonzero(values == nth)[: n - above.size]
+    best = np.concatenate([above, tied])
+    return best[np.lexsort((best, -values[best]))]

@@ -159,7 +159,7 @@ def run_step(
         stages.append(Stage(name, name in after, kept, value, fired))
 
     if 0 < filters.top_k < size:
-        kth = np.sort(scaled)[size - filters.top_k]
+        kth = np.partition(scaled, size - filters.top_k)[size - filters.top_k]
         kept = kept & (scaled >= kth)
     stages.append(Stage("top_k", 0 < filters.top_k < size, kept))
     scaled = np.where(kept, scaled, -np.inf)

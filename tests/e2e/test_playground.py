@@ -125,3 +125,31 @@ def test_a_server_with_a_key_gets_it_from_the_page(processed_server):
         assert API_KEY not in page.url
         stored = page.evaluate("JSON.stringify(localStorage) + JSON.stringify(sessionStorage)")
         assert API_KEY not in stored
+
+
+def chain_shown(page):
+    return page.eval_on_selector_all("#chain li", "items => items.map(i => i.textContent)")
+
+
+def test_the_order_editor_sends_the_order_and_draws_the_chain(page, http):
+    """The named orders come from the server; choosing one, or a custom list, sends it as
+    `samplers` and draws the chain the server reports it ran."""
+    orders = http.get("/v1/sampling/orders").json()
+    options = page.eval_on_selector_all("#samplers option", "os => os.map(o => o.value)")
+    assert options == [*orders["orders"], "custom"]
+    ready = page.get_attribute("body", "data-ready")
+    page.select_option("#samplers", "llama.cpp")
+    page.wait_for_function(f"document.body.dataset.ready !== '{ready}'", timeout=60_000)
+    assert page.evaluate("params()")["samplers"] == "llama.cpp"
+    shown = chain_shown(page)
+    assert len(shown) == len(orders["orders"]["llama.cpp"])
+    assert shown.index("temperature") > shown.index("top-k")
+    ready = page.get_attribute("body", "data-ready")
+    page.select_option("#samplers", "custom")
+    page.wait_for_function(f"document.body.dataset.ready !== '{ready}'", timeout=60_000)
+    ready = page.get_attribute("body", "data-ready")
+    page.click('#custom-order li[data-stage="temperature"] button[aria-label$="up"]')
+    page.wait_for_function(f"document.body.dataset.ready !== '{ready}'", timeout=60_000)
+    sent = page.evaluate("params()")["samplers"]
+    assert sent.index("temperature") == len(sent) - 3  # moved above xtc (adaptive_p is last)
+    assert chain_shown(page) == [*[page.evaluate(f"STAGE_LABEL['{s}']") for s in sent]]

@@ -11,6 +11,7 @@ import pytest
 from pydantic import BaseModel, Field
 
 from docs.hooks import reference
+from server.protocol.samplers import sampler_params
 from server.settings import Settings
 
 PAGE = reference.ROOT / "docs" / "running" / "configuration.md"
@@ -109,3 +110,11 @@ def test_the_real_scripts_declare_what_they_read():
         ("SETUP_PIP", "venv.sh"),
         ("TORCH_INDEX", "venv.sh"),
     } <= names
+
+
+def test_every_sampler_parameter_is_in_the_samplers_table():
+    rows = reference.sampler_rows()
+    assert [row.name for row in rows] == list(sampler_params())
+    assert all(row.description and row.bounds for row in rows)
+    table = reference.render(f"x\n{reference.SAMPLERS_MARKER}\ny")
+    assert "| `adaptive_target` | `adaptive_p` | -1.0 … 1.0 | `-1.0` |" in table

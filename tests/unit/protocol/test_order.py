@@ -9,14 +9,20 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from server.protocol.chat import ChatCompletionRequest
+from server.protocol.inspect import Inspection
 from server.protocol.samplers import (
     LLAMA_CPP_ORDER,
     NATIVE,
+    ORDERS,
     STAGES,
     VLLM_ORDER,
+    SamplerConfig,
     parse_order,
     runs_natively,
+    sampler_params,
 )
+from server.sampling.samplers.chain import ChainState
+from server.sampling.samplers.config import ChainValues
 
 
 def test_named_orders():
@@ -169,3 +175,15 @@ def test_llama_cpps_letters_are_an_order():
     assert parse_order("atk") == ("temperature", "top_k", "adaptive_p")
     with pytest.raises(ValueError, match="kfz"):
         parse_order("kfz")
+
+
+def test_one_list_of_stage_names_everywhere():
+    """The inspector's schema, the chain processor and the named orders all take their stage
+    names from STAGES."""
+    schema = Inspection.model_json_schema()["$defs"]
+    assert tuple(schema["StageReport"]["properties"]["name"]["enum"]) == STAGES
+    assert {spec.stage for spec in sampler_params().values()} <= set(STAGES)
+    for order in ORDERS.values():
+        assert set(order) <= set(STAGES)
+    chain = ChainState(ChainValues(order=STAGES), SamplerConfig())
+    assert all(isinstance(chain.active(stage), bool) for stage in STAGES)

@@ -32,6 +32,7 @@ from server.protocol.fields import (
 )
 from server.protocol.inspect import InspectRequest
 from server.protocol.responses import ResponseCreateRequest
+from server.protocol.samplers import sampler_params
 from server.protocol.tokenize import DetokenizeRequest
 from server.sampling.params import OutputRequest, resolve, to_sampling_params, token_rules
 from server.sampling.samplers.processors import DryProcessor, TruncationProcessor
@@ -371,16 +372,7 @@ def test_the_bounds_are_declared_in_the_schema():
         "n",
         "max_tokens",
         "min_tokens",
-        "dry_multiplier",
-        "dry_base",
-        "dry_allowed_length",
-        "dry_penalty_last_n",
-        "xtc_probability",
-        "xtc_threshold",
-        "top_n_sigma",
-        "typical_p",
-        "mirostat_tau",
-        "mirostat_eta",
+        *(name for name in sampler_params() if name not in ("dry_sequence_breakers", "mirostat")),
     ):
         assert field in chat, field
     assert set(bounded_fields(ResponseCreateRequest)) >= {"temperature", "seed", "top_k"}
