@@ -81,9 +81,11 @@ class Settings(BaseSettings):
     max_num_seqs: int | None = Field(None, ge=1, description="Most sequences batched at once.")
     logprobs_mode: Literal["raw", "processed"] = Field(
         "raw",
-        description="What logprobs report: 'raw', the model's own distribution before any "
-        "sampling parameter (OpenAI's meaning); or 'processed', the distribution the token "
-        "was drawn from, after penalties, temperature, min_p, top-k and top-p.",
+        description="What logprobs report when a request does not say (`logprobs_mode`): "
+        "'raw', the model's own distribution before any sampling parameter (OpenAI's "
+        "meaning); or 'processed', the distribution the token was drawn from, after every "
+        "stage of the chain. The engine reports this mode itself; the other one costs more "
+        "per request (docs/api/logprobs.md).",
     )
     tensor_parallel_size: int = Field(
         1, ge=1, description="GPUs on one host to shard each layer over (tensor parallelism)."
