@@ -22,10 +22,18 @@ from server.sampling.stages import Stage, StepStages, adjusted_logprobs, run_ste
 
 
 class Replay:
+    """`allowed`: allowed_token_ids, which vLLM applies before every stage (a grammar's mask
+    is already in the raw logprobs)."""
+
     def __init__(
-        self, sampling: EffectiveSampling, args: SamplerArgs | None, prompt_ids: Sequence[int]
+        self,
+        sampling: EffectiveSampling,
+        args: SamplerArgs | None,
+        prompt_ids: Sequence[int],
+        allowed: Sequence[int] = (),
     ) -> None:
         self._sampling = sampling
+        self._allowed = np.asarray(sorted(set(allowed)), dtype=np.int64)
         self._prompt = list(prompt_ids)
         self._output: list[int] = []
         self._counts: Counter[int] = Counter()
@@ -44,6 +52,10 @@ class Replay:
     def step(self, token: int, raw: np.ndarray) -> StepStages:
         """The stages of the position whose drawn token is `token`; then on to the next."""
         output = list(self._output)
+        if self._allowed.size:
+            masked = np.full_like(raw, -np.inf)
+            masked[self._allowed] = raw[self._allowed]
+            raw = masked
         dry = self._dry.penalties(self._prompt, output) if self._dry is not None else None
         if self._chain is None:
             stages = run_step(

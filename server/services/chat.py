@@ -25,7 +25,13 @@ from server.protocol.errors import APIError, sse_error
 from server.sampling.json_schema import bounded, check_schema
 from server.sampling.logprobs import chat_logprobs
 from server.sampling.outputs import ChoiceOutput
-from server.sampling.params import JSON_OBJECT_SCHEMA, EffectiveSampling, OutputRequest, resolve
+from server.sampling.params import (
+    JSON_OBJECT_SCHEMA,
+    EffectiveSampling,
+    OutputRequest,
+    resolve,
+    token_rules,
+)
 from server.services.budget import Limits, output_budget
 from server.services.checks import (
     check_logit_bias,
@@ -117,7 +123,9 @@ class ChatCompletions:
         output = OutputRequest(
             max_tokens=max_tokens,
             logprobs=top if request.logprobs else None,
-            logprobs_from=logprobs_from(request, sampling, self._logprobs_mode)
+            logprobs_from=logprobs_from(
+                request, sampling, self._logprobs_mode, token_rules(request)
+            )
             if request.logprobs
             else "engine",
             stream=request.stream,

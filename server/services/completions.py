@@ -17,7 +17,7 @@ from server.protocol.completions import (
 from server.protocol.errors import APIError, sse_error
 from server.sampling.logprobs import completion_logprobs, concat, echo_logprobs
 from server.sampling.outputs import ChoiceOutput
-from server.sampling.params import EffectiveSampling, OutputRequest, resolve
+from server.sampling.params import EffectiveSampling, OutputRequest, resolve, token_rules
 from server.services.budget import Limits, output_budget
 from server.services.checks import (
     check_logit_bias,
@@ -89,7 +89,7 @@ class Completions:
         check_samplers(sampling)
         source = "engine"
         if request.logprobs is not None:
-            source = logprobs_from(request, sampling, self._logprobs_mode)
+            source = logprobs_from(request, sampling, self._logprobs_mode, token_rules(request))
         prompts = []
         for text, ids in self._prompts(request):
             if not ids:  # an empty prompt starts at the document boundary, as a null one

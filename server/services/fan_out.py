@@ -46,7 +46,7 @@ def choice_deltas(
         params = to_sampling_params(sampling, output, stop, choice, rules, samplers)
         post_sampling = None
         if output.logprobs_from == "replay":
-            replay = Replay(sampling, samplers, prompt_ids)
+            replay = Replay(sampling, samplers, prompt_ids, rules.allowed_token_ids)
             post_sampling = PostSampling(replay, engine.info.vocab_size)
         written: list[int] = []
         request = engine.generate(prompt_ids, params, f"{request_id}-{index}")

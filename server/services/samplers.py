@@ -10,7 +10,7 @@ from typing import Literal
 from server.protocol.common import LogprobsChoice
 from server.protocol.errors import APIError
 from server.protocol.samplers import SamplerConfig
-from server.sampling.params import EffectiveSampling, choice_seed
+from server.sampling.params import EffectiveSampling, TokenRules, choice_seed
 from server.sampling.samplers.config import SamplerArgs
 from server.sampling.vocabulary import Vocabulary
 
@@ -76,24 +76,36 @@ def check_samplers(sampling: EffectiveSampling) -> None:
 
 
 LogprobsFrom = Literal["engine", "replay", "prefills"]
+NO_RULES = TokenRules()
 
 
 def logprobs_from(
-    request: LogprobsChoice, sampling: EffectiveSampling, engine_mode: str
+    request: LogprobsChoice,
+    sampling: EffectiveSampling,
+    engine_mode: str,
+    rules: TokenRules = NO_RULES,
 ) -> LogprobsFrom:
     """Where a request's logprobs come from: the engine when they are in its own mode;
-    post-sampling ones on a raw engine by replaying the chain on whole raw distributions;
-    raw ones on a processed engine by one prefill per position."""
+    post-sampling ones on a raw engine by replaying the chain on whole raw distributions
+    (allowed_token_ids included; the grammar's mask is already in them); raw ones on a
+    processed engine by one prefill per position."""
     wanted = "processed" if request.processed_logprobs(engine_mode) else "raw"
     if wanted == engine_mode:
         return "engine"
     if wanted == "raw":
         return "prefills"
-    if sampling.repetition_penalty != 1.0:
+    unreplayable = {
+        "repetition_penalty": sampling.repetition_penalty != 1.0,
+        "min_tokens": rules.min_tokens > 0,
+        "bad_words": bool(rules.bad_words),
+    }
+    if found := [name for name, used in unreplayable.items() if used]:
         raise APIError(
-            "processed logprobs are replayed from the model's logprobs, which do not carry "
-            "the logits' sign that repetition_penalty depends on: on this server (raw "
-            "logprobs by default) they cannot be given with repetition_penalty.",
+            "on this server (raw logprobs by default) processed logprobs are replayed from "
+            f"the model's logprobs, which cannot be done with {', '.join(found)} (the "
+            "repetition penalty needs the logits' sign; min_tokens and bad_words mask tokens "
+            "by rules the replay does not know). Start the server with --logprobs-mode "
+            "processed for these.",
             param="logprobs_mode",
         )
     return "replay"

@@ -270,3 +270,25 @@ def raw_inspection(http: httpx.Client, model: str) -> dict:
     response = http.post("/v1/sampling/inspect", json=body)
     assert response.status_code == 200, response.text
     return response.json()
+
+
+# Post-sampling logprobs with allowed_token_ids: replayed on the raw server, reported by the
+# engine itself on the processed one (test_processed compares the two).
+ALLOWED_REQUEST = {
+    "messages": STORY,
+    "max_tokens": 6,
+    "logprobs": True,
+    "top_logprobs": 10,
+    "temperature": 0.9,
+    "top_p": 0.95,
+    "seed": 7,
+    "allowed_token_ids": list(range(300, 340)),
+}
+
+
+@pytest.fixture(scope="session")
+def replayed_allowed(http: httpx.Client, model: str) -> dict:
+    body = {"model": model, **ALLOWED_REQUEST, "logprobs_mode": "processed"}
+    response = http.post("/v1/chat/completions", json=body)
+    assert response.status_code == 200, response.text
+    return response.json()

@@ -11,7 +11,7 @@ import math
 
 import pytest
 
-from tests.e2e.conftest import SAMPLER_CASES, STORY
+from tests.e2e.conftest import ALLOWED_REQUEST, SAMPLER_CASES, STORY
 
 STEPS = 8
 # Post-sampling logprobs and the inspector replay the same chain on the same numbers.
@@ -154,3 +154,18 @@ def test_what_cannot_be_honoured_is_refused_by_name(http, model, params, param):
     response = http.post("/v1/chat/completions", json=body)
     assert response.status_code == 400, response.text
     assert response.json()["error"]["param"] == param
+
+
+def test_post_sampling_logprobs_keep_to_the_allowed_tokens(replayed_allowed, http, model):
+    """allowed_token_ids masks before every stage: every token the distribution drawn from
+    holds is an allowed one (test_processed compares it with the engine's own)."""
+    texts = {
+        http.post("/v1/detokenize", json={"model": model, "tokens": [i]}).json()["prompt"]
+        for i in ALLOWED_REQUEST["allowed_token_ids"]
+    }
+    content = replayed_allowed["choices"][0]["logprobs"]["content"]
+    assert len(content) == ALLOWED_REQUEST["max_tokens"]
+    for token in content:
+        assert token["token"] in texts
+        kept = [t for t in token["top_logprobs"] if t["logprob"] > -9999]
+        assert kept and all(t["token"] in texts for t in kept)

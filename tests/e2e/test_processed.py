@@ -15,6 +15,7 @@ import pytest
 from tests.e2e.conftest import (
     AGREEMENT_PARAMS,
     AGREEMENT_STEPS,
+    ALLOWED_REQUEST,
     API_KEY,
     SAMPLER_CASES,
     SAMPLER_STEPS,
@@ -122,6 +123,26 @@ def test_raw_logprobs_per_request_on_a_processed_server(raw_inspection, api, spe
             worst = max(worst, abs(math.exp(top["logprob"]) - raw[bytes(top["bytes"])]))
     print(f"raw logprobs by prefills: largest |p - p_raw| {worst:.2e}")
     assert worst < AGREEMENT
+
+
+def test_replayed_post_sampling_logprobs_are_the_engines_own(replayed_allowed, api):
+    """The raw server replayed the chain (allowed_token_ids masking first); this engine
+    reports the distribution it drew from. Same request, same seed."""
+    chat = api.post("/v1/chat/completions", json={"model": MODEL, **ALLOWED_REQUEST}).json()
+    mine = chat["choices"][0]
+    replayed = replayed_allowed["choices"][0]
+    assert mine["message"]["content"] == replayed["message"]["content"]
+    worst = 0.0
+    pairs = zip(mine["logprobs"]["content"], replayed["logprobs"]["content"], strict=True)
+    for engine, replay in pairs:
+        assert engine["token"] == replay["token"]
+        theirs = {t["token"]: t["logprob"] for t in replay["top_logprobs"]}
+        for top in engine["top_logprobs"]:
+            p = 0.0 if top["logprob"] <= -9999 else math.exp(top["logprob"])
+            q = 0.0 if theirs.get(top["token"], -9999) <= -9999 else math.exp(theirs[top["token"]])
+            worst = max(worst, abs(p - q))
+    print(f"replayed vs engine's processed logprobs: largest |dp| {worst:.2e}")
+    assert worst < SAMPLER_AGREEMENT
 
 
 def test_model_card_states_the_mode(api):

@@ -163,3 +163,11 @@ def test_post_sampling_reports_the_replayed_distribution():
 def test_the_named_llama_cpp_order_reaches_the_replay():
     effective = sampling(**CHAINED)
     assert effective.order == LLAMA_CPP_ORDER and not effective.native
+
+
+def test_allowed_tokens_mask_before_every_stage():
+    """allowed_token_ids as vLLM applies it, before the chain: only those tokens can be
+    drawn, renormalised among themselves."""
+    raw = np.log(np.array([0.4, 0.3, 0.2, 0.1]))
+    final = Replay(sampling(temperature=1.0), None, [1], allowed=[1, 3]).step(1, raw).final_probs
+    assert final == pytest.approx([0.0, 0.75, 0.0, 0.25])

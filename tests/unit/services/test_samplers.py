@@ -6,7 +6,7 @@ from server.protocol.common import SamplerFields
 from server.protocol.errors import APIError
 from server.protocol.responses import ResponseCreateRequest
 from server.protocol.samplers import LLAMA_CPP_ORDER
-from server.sampling.params import resolve
+from server.sampling.params import resolve, token_rules
 from server.sampling.vocabulary import Vocabulary
 from server.services.responses import to_chat
 from server.services.samplers import breaker_ids, check_samplers, logprobs_from, sampler_args
@@ -202,3 +202,19 @@ def test_responses_resolve_like_chat():
 def test_responses_refuse_mirostat_outside_vllms_order():
     with pytest.raises(ValidationError, match="mirostat"):
         ResponseCreateRequest(model="m", input="hi", mirostat=2, samplers="llama.cpp")
+
+
+@pytest.mark.parametrize(
+    ("fields", "named"),
+    [({"min_tokens": 3}, "min_tokens"), ({"bad_words": ["dragon"]}, "bad_words")],
+)
+def test_replayed_logprobs_refuse_the_masks_the_replay_cannot_know(fields, named):
+    request = chat_request(logprobs_mode="processed", **fields)
+    effective = resolve(request, SamplingDefaults())
+    with pytest.raises(APIError) as refused:
+        logprobs_from(request, effective, "raw", token_rules(request))
+    assert refused.value.param == "logprobs_mode"
+    assert named in refused.value.message
+    assert logprobs_from(request, effective, "processed", token_rules(request)) == "engine"
+    allowed = chat_request(logprobs_mode="processed", allowed_token_ids=[1, 2])
+    assert logprobs_from(allowed, effective, "raw", token_rules(allowed)) == "replay"
