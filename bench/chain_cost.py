@@ -21,7 +21,6 @@ import argparse
 import asyncio
 import json
 import statistics
-import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -29,11 +28,11 @@ from typing import TYPE_CHECKING, Any
 
 from bench import RESULTS, provenance
 from bench.server import free_port, running, server_command
+from bench.throughput import RequestFailed, tokens_per_s
 
 if TYPE_CHECKING:
-    import httpx
+    pass
 
-PROMPT = [1000 + (i * 7) % 5000 for i in range(64)]
 WARM_UP_TOKENS = 8
 DEFAULT: dict[str, Any] = {"temperature": 0.8, "top_k": 40, "top_p": 0.95, "min_p": 0.05}
 
@@ -63,47 +62,6 @@ class MixResult:
     ratio_to_default: float
 
 
-class RequestFailed(Exception):
-    """A request the server refused or answered short: the run stops with its body."""
-
-
-async def level(
-    http: httpx.AsyncClient, model: str, mix: Mix, streams: int, requests: int, tokens: int
-) -> float:
-    """Output tokens/s of `requests` requests of `mix`, `streams` at a time."""
-    queue: asyncio.Queue[int] = asyncio.Queue()
-    for i in range(requests):
-        queue.put_nowait(i)
-    produced = 0
-
-    async def worker() -> None:
-        nonlocal produced
-        while not queue.empty():
-            i = queue.get_nowait()
-            body = {
-                "model": model,
-                "prompt": PROMPT,
-                "max_tokens": tokens,
-                "ignore_eos": True,
-                "seed": i,
-                **mix.body,
-            }
-            response = await http.post("/v1/completions", json=body)
-            if response.status_code != 200:
-                raise RequestFailed(f"{mix.name}: HTTP {response.status_code}: {response.text}")
-            answer = response.json()
-            made = answer["usage"]["completion_tokens"]
-            if made != tokens:
-                raise RequestFailed(f"{mix.name}: {made} tokens, not {tokens}: {response.text}")
-            if "logprobs" in mix.body and not answer["choices"][0].get("logprobs"):
-                raise RequestFailed(f"{mix.name}: no logprobs in the answer: {response.text}")
-            produced += made
-
-    started = time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(streams)))
-    return produced / (time.perf_counter() - started)
-
-
 async def measure(base_url: str, args: argparse.Namespace) -> tuple[str, list[list[float]]]:
     """The model and, per round, each mix's tokens/s (in MIXES' order)."""
     import httpx
@@ -111,15 +69,22 @@ async def measure(base_url: str, args: argparse.Namespace) -> tuple[str, list[li
     async with httpx.AsyncClient(base_url=base_url, timeout=600) as http:
         model = (await http.get("/v1/models")).json()["data"][0]["id"]
         for mix in MIXES:  # warm-up: one short request each
-            await level(http, model, mix, 1, 1, WARM_UP_TOKENS)
+            await tokens_per_s(http, model, lambda i, m=mix: m.body, 1, 1, WARM_UP_TOKENS, mix.name)
         rounds: list[list[float]] = []
         for r in range(args.rounds):
             print(f"round {r + 1} of {args.rounds}", flush=True)
             found = [0.0] * len(MIXES)
             # each round's mixes in a rotated order: slow drifts hit all alike
             for m in [(m + r) % len(MIXES) for m in range(len(MIXES))]:
-                found[m] = await level(
-                    http, model, MIXES[m], args.streams, args.requests, args.tokens
+                mix = MIXES[m]
+                found[m] = await tokens_per_s(
+                    http,
+                    model,
+                    lambda i, mix=mix: mix.body,
+                    args.streams,
+                    args.requests,
+                    args.tokens,
+                    mix.name,
                 )
                 print(f"  {MIXES[m].name:20} {found[m]:8.1f} tokens/s", flush=True)
             rounds.append(found)

@@ -16,15 +16,14 @@ import asyncio
 import json
 import statistics
 import sys
-import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from bench import RESULTS
 from bench.server import free_port, running, server_command
+from bench.throughput import tokens_per_s
 
-PROMPT = [1000 + (i * 7) % 5000 for i in range(64)]
 DRY = {"dry_multiplier": 0.8}
 TRUNCATIONS = {"top_n_sigma": 2.0, "typical_p": 0.95, "xtc_probability": 0.5}
 # name -> what request i of a level adds to its body
@@ -42,31 +41,15 @@ async def level(base_url: str, mix: str, streams: int, requests: int, tokens: in
 
     async with httpx.AsyncClient(base_url=base_url, timeout=600) as http:
         model = (await http.get("/v1/models")).json()["data"][0]["id"]
-        queue: asyncio.Queue[int] = asyncio.Queue()
-        for i in range(requests):
-            queue.put_nowait(i)
-        produced = 0
-
-        async def worker() -> None:
-            nonlocal produced
-            while not queue.empty():
-                i = queue.get_nowait()
-                body = {
-                    "model": model,
-                    "prompt": PROMPT,
-                    "max_tokens": tokens,
-                    "ignore_eos": True,
-                    "temperature": 1.0,
-                    "seed": i,
-                    **MIXES[mix](i),
-                }
-                response = await http.post("/v1/completions", json=body)
-                response.raise_for_status()
-                produced += response.json()["usage"]["completion_tokens"]
-
-        started = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(streams)))
-        return produced / (time.perf_counter() - started)
+        return await tokens_per_s(
+            http,
+            model,
+            lambda i: {"temperature": 1.0, **MIXES[mix](i)},
+            streams,
+            requests,
+            tokens,
+            mix,
+        )
 
 
 def measure(target: str, cwd: Path, mixes: Sequence[str], args: argparse.Namespace) -> dict:

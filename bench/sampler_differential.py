@@ -50,7 +50,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bench import RESULTS, ROOT, provenance
-from server.protocol.samplers import LLAMA_CPP_ORDER, StageName, parse_order
+from server.protocol.samplers import LLAMA_CPP_ORDER, VLLM_ORDER, StageName, parse_order
 
 if TYPE_CHECKING:
     from server.protocol.samplers import SamplerConfig
@@ -59,18 +59,9 @@ TOLERANCE = 1e-6
 REFERENCE = ROOT / ".venv-llamacpp" / "bin" / "python"
 CHILD = ROOT / "bench" / "llamacpp_chain.py"
 PROMPTS = ("What is the capital of France?", "Write a haiku about rain.", "Count to five.")
-# run_step's fixed order: the chain llama.cpp gets for a draw that names none.
-SERVER_ORDER: tuple[StageName, ...] = (
-    "penalties",
-    "temperature",
-    "min_p",
-    "top_n_sigma",
-    "typ_p",
-    "xtc",
-    "mirostat",
-    "top_k",
-    "top_p",
-)
+# run_step's fixed order (vLLM's, without DRY, not compared, and adaptive-p, an entry of its
+# own): the chain llama.cpp gets for a draw that names none.
+SERVER_ORDER = tuple(stage for stage in VLLM_ORDER if stage not in ("dry", "adaptive_p"))
 # llama.cpp's default without DRY (not compared) and adaptive-p (an entry of its own).
 LLAMA_ORDER = tuple(stage for stage in LLAMA_CPP_ORDER if stage not in ("dry", "adaptive_p"))
 

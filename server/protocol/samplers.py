@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import cache
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, Field, StrictInt, StrictStr
@@ -180,6 +181,7 @@ def param(default: Any, type_: Any, stage: StageName, off: Any = None) -> Any:
     return dataclasses.field(default=default, metadata={"param": Param(type_, stage, off)})
 
 
+@cache
 def sampler_params() -> dict[str, Param]:
     return {f.name: f.metadata["param"] for f in dataclasses.fields(SamplerConfig)}
 

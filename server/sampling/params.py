@@ -75,13 +75,11 @@ class EffectiveSampling:
             repetition_penalty=self.repetition_penalty,
         )
 
-    def active(self, stage: StageName) -> bool:
-        return stage_active(stage, self.chain_values(), self.samplers)
-
     @property
     def native(self) -> bool:
         """Whether vLLM's own sampler runs this chain (else: this server's processor)."""
-        return runs_natively(self.order, self.active)
+        values = self.chain_values()
+        return runs_natively(self.order, lambda stage: stage_active(stage, values, self.samplers))
 
     def filters(self) -> Filters:
         """The stages the inspector recomputes, with the values the engine samples with."""

@@ -40,11 +40,9 @@ class Replay:
         config = sampling.samplers
         breakers = frozenset(args.dry_breaker_ids) if args is not None else frozenset()
         xtc_seed = args.xtc_seed if args is not None else 0
-        self._chain = None
-        self._dry = self._late = None
+        self._chain = self._dry = self._late = None
         if args is not None and args.chain is not None:
             self._chain = ChainState(args.chain, config, breakers, xtc_seed)
-            self._dry = DryState(config, breakers) if config.dry else None
         else:
             self._dry = DryState(config, breakers) if config.dry else None
             self._late = LateState(config, xtc_seed) if config.late else None
@@ -56,7 +54,11 @@ class Replay:
             masked = np.full_like(raw, -np.inf)
             masked[self._allowed] = raw[self._allowed]
             raw = masked
-        dry = self._dry.penalties(self._prompt, output) if self._dry is not None else None
+        dry = None
+        if self._chain is not None and self._chain.active("dry"):
+            dry = self._chain.dry_penalties(self._prompt, output)
+        elif self._dry is not None:
+            dry = self._dry.penalties(self._prompt, output)
         if self._chain is None:
             stages = run_step(
                 raw,

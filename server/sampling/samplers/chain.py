@@ -17,15 +17,16 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
 import torch
 
-from server.protocol.samplers import SamplerConfig, StageName
+from server.protocol.samplers import STAGES, SamplerConfig, StageName
 from server.sampling.samplers.adaptive import AdaptiveState
 from server.sampling.samplers.config import ChainValues
 from server.sampling.samplers.dry import DryState
 from server.sampling.samplers.truncation import (
+    MirostatState,
     coin,
-    mirostat_cut,
     top_n_sigma,
     typical,
     xtc,
@@ -139,19 +140,30 @@ class ChainState:
     config: SamplerConfig
     breakers: frozenset[int] = frozenset()
     xtc_seed: int = 0
-    mu: float = field(init=False)
+    mirostat: MirostatState = field(init=False)
     adaptive: AdaptiveState = field(init=False)
+    _active: frozenset[StageName] = field(init=False)
     _dry: DryState = field(init=False)
-    _miro_from: torch.Tensor | None = field(default=None, init=False)
-    _miro_at: int = field(default=-1, init=False)
+    _dry_at: tuple[int, np.ndarray, np.ndarray] | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
-        self.mu = 2 * self.config.mirostat_tau
-        self.adaptive = AdaptiveState(self.config.adaptive_target, self.config.adaptive_decay)
-        self._dry = DryState(self.config, self.breakers)
+        config = self.config
+        self.mirostat = MirostatState(config.mirostat_tau, config.mirostat_eta)
+        self.adaptive = AdaptiveState(config.adaptive_target, config.adaptive_decay)
+        self._active = frozenset(s for s in STAGES if stage_active(s, self.values, config))
+        self._dry = DryState(config, self.breakers)
 
     def active(self, stage: StageName) -> bool:
-        return stage_active(stage, self.values, self.config)
+        return stage in self._active
+
+    def dry_penalties(
+        self, prompt: Sequence[int], output: Sequence[int]
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """DRY's token ids and amounts for the next position, worked out once per position
+        (the inspector reads them beside the chain)."""
+        if self._dry_at is None or self._dry_at[0] != len(output):
+            self._dry_at = (len(output), *self._dry.penalties(prompt, output))
+        return self._dry_at[1], self._dry_at[2]
 
     def apply(
         self,
@@ -183,7 +195,7 @@ class ChainState:
         if stage == "penalties":
             return penalties(row, prompt, output, values), None, None
         if stage == "dry":
-            ids, amounts = self._dry.penalties(prompt, output)
+            ids, amounts = self.dry_penalties(prompt, output)
             if ids.size:
                 row = row.clone()
                 index = torch.from_numpy(ids).to(row.device)
@@ -207,19 +219,12 @@ class ChainState:
             fires = coin(self.xtc_seed, position) < config.xtc_probability
             return xtc(row, config.xtc_threshold, fires), None, fires
         if stage == "mirostat":
-            mu = self.mu
-            row = mirostat_cut(row, mu)
-            self._miro_from, self._miro_at = torch.log_softmax(row, dim=-1), position
-            return row, mu, None
+            mu = self.mirostat.mu
+            return self.mirostat.cut(row, position), mu, None
         target = self.adaptive.target_now()
         return self.adaptive.apply(row, position), target, None
 
     def _learn(self, output: Sequence[int]) -> None:
-        if not output:
-            return
-        drawn, position = int(output[-1]), len(output) - 1
-        if self._miro_from is not None and self._miro_at == position:
-            surprisal = -float(self._miro_from[drawn]) / math.log(2)
-            self.mu -= self.config.mirostat_eta * (surprisal - self.config.mirostat_tau)
-            self._miro_from = None
-        self.adaptive.learn(drawn, position)
+        if output:
+            self.mirostat.learn(output)
+            self.adaptive.learn(int(output[-1]), len(output) - 1)

@@ -6,6 +6,7 @@ min_p) stay cut."""
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import torch
@@ -91,27 +92,56 @@ class Trace:
 
 
 @dataclass
-class LateState:
-    """The samplers after temperature and min_p, in this order: top-n-sigma, typical-p, XTC,
-    Mirostat. Mirostat's mu starts at 2 tau and after each token moves by
+class MirostatState:
+    """Mirostat 2.0's mu: it starts at 2 tau and after each token moves by
     -eta * (surprisal of the token drawn - tau), read from the distribution it was drawn from
-    (Mirostat excludes the other truncations, so nothing changes it after this stage)."""
+    (learned at the next step, when the engine hands over the token)."""
 
-    config: SamplerConfig
-    xtc_seed: int = 0
+    tau: float
+    eta: float
     mu: float = field(init=False)
     _drawn_from: torch.Tensor | None = field(default=None, init=False)
     _position: int = field(default=-1, init=False)
 
     def __post_init__(self) -> None:
-        self.mu = 2 * self.config.mirostat_tau
+        self.mu = 2 * self.tau
+
+    def cut(self, row: torch.Tensor, position: int) -> torch.Tensor:
+        row = mirostat_cut(row, self.mu)
+        self._drawn_from, self._position = torch.log_softmax(row, dim=-1), position
+        return row
+
+    def learn(self, output: Sequence[int]) -> None:
+        if self._drawn_from is None or len(output) != self._position + 1:
+            return
+        surprisal = -float(self._drawn_from[output[-1]]) / math.log(2)
+        self.mu -= self.eta * (surprisal - self.tau)
+        self._drawn_from = None
+
+
+@dataclass
+class LateState:
+    """The samplers after temperature and min_p, in this order: top-n-sigma, typical-p, XTC,
+    Mirostat (which excludes the other truncations, so nothing changes its distribution
+    after it)."""
+
+    config: SamplerConfig
+    xtc_seed: int = 0
+    mirostat: MirostatState = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.mirostat = MirostatState(self.config.mirostat_tau, self.config.mirostat_eta)
+
+    @property
+    def mu(self) -> float:
+        return self.mirostat.mu
 
     def apply(
         self, row: torch.Tensor, output: list[int], trace: Trace | None = None
     ) -> torch.Tensor:
         config, position = self.config, len(output)
         if config.uses_mirostat:
-            self._learn(output)
+            self.mirostat.learn(output)
         if config.nsigma:
             row = top_n_sigma(row, config.top_n_sigma)
             if trace is not None:
@@ -128,16 +158,8 @@ class LateState:
                 trace.xtc_fired = fires
         if config.uses_mirostat:
             if trace is not None:
-                trace.mu = self.mu
-            row = mirostat_cut(row, self.mu)
-            self._drawn_from, self._position = torch.log_softmax(row, dim=-1), position
+                trace.mu = self.mirostat.mu
+            row = self.mirostat.cut(row, position)
             if trace is not None:
                 trace.rows.append(("mirostat", row))
         return row
-
-    def _learn(self, output: list[int]) -> None:
-        if self._drawn_from is None or len(output) != self._position + 1:
-            return
-        surprisal = -float(self._drawn_from[output[-1]]) / math.log(2)
-        self.mu -= self.config.mirostat_eta * (surprisal - self.config.mirostat_tau)
-        self._drawn_from = None
