@@ -25,6 +25,18 @@ def inspection(http, model, params):
     return response.json()
 
 
+def chat_body(model, params, top_logprobs, **extra) -> dict:
+    return {
+        "model": model,
+        "messages": STORY,
+        "max_tokens": STEPS,
+        "logprobs": True,
+        "top_logprobs": top_logprobs,
+        **params,
+        **extra,
+    }
+
+
 def worst_difference(content, steps) -> float:
     """Largest |p_logprobs - p_inspector| over every listed token of every position."""
     worst = 0.0
@@ -45,16 +57,7 @@ def worst_difference(content, steps) -> float:
 def test_post_sampling_logprobs_are_the_inspectors_final_distribution(http, model, case, spelling):
     params = SAMPLER_CASES[case]
     expected = inspection(http, model, params)
-    body = {
-        "model": model,
-        "messages": STORY,
-        "max_tokens": STEPS,
-        "logprobs": True,
-        "top_logprobs": 20,
-        **params,
-        **spelling,
-    }
-    chat = http.post("/v1/chat/completions", json=body).json()
+    chat = http.post("/v1/chat/completions", json=chat_body(model, params, 20, **spelling)).json()
     assert chat["choices"][0]["message"]["content"] == expected["text"]
     worst = worst_difference(chat["choices"][0]["logprobs"]["content"], expected["steps"])
     print(f"{case}: largest |p_logprobs - p_inspector| {worst:.1e}")
@@ -64,16 +67,7 @@ def test_post_sampling_logprobs_are_the_inspectors_final_distribution(http, mode
 def test_post_sampling_logprobs_streamed_are_the_same(http, model):
     params = SAMPLER_CASES["llama.cpp order"]
     expected = inspection(http, model, params)
-    body = {
-        "model": model,
-        "messages": STORY,
-        "max_tokens": STEPS,
-        "logprobs": True,
-        "top_logprobs": 5,
-        "stream": True,
-        "logprobs_mode": "processed",
-        **params,
-    }
+    body = chat_body(model, params, 5, stream=True, logprobs_mode="processed")
     content = []
     with http.stream("POST", "/v1/chat/completions", json=body) as response:
         assert response.status_code == 200
@@ -141,7 +135,11 @@ def test_a_stage_left_out_does_not_run(http, model):
         ({"samplers": "kobold"}, "samplers"),
         ({"samplers": "llama.cpp", "mirostat": 2}, "samplers"),
         ({"mirostat": 2, "adaptive_target": 0.5}, "mirostat"),
-        ({"adaptive_target": 1.5}, "adaptive_target"),
+        ({"adaptive_target": 1.01}, "adaptive_target"),
+        ({"adaptive_target": -1.01}, "adaptive_target"),
+        ({"adaptive_decay": 0.991}, "adaptive_decay"),
+        ({"adaptive_decay": -0.01}, "adaptive_decay"),
+        ({"samplers": ["top_k"] * 12}, "samplers"),
         ({"logprobs_mode": "post"}, "logprobs_mode"),
         (
             {"logprobs": True, "logprobs_mode": "processed", "repetition_penalty": 1.2},
@@ -169,3 +167,47 @@ def test_post_sampling_logprobs_keep_to_the_allowed_tokens(replayed_allowed, htt
         assert token["token"] in texts
         kept = [t for t in token["top_logprobs"] if t["logprob"] > -9999]
         assert kept and all(t["token"] in texts for t in kept)
+
+
+@pytest.mark.parametrize(
+    "params",
+    [{"adaptive_target": 1.0}, {"adaptive_target": -1.0}, {"adaptive_decay": 0.99}],
+)
+def test_the_bounds_themselves_are_taken(http, model, params):
+    body = {"model": model, "messages": STORY, "max_tokens": 2, **params}
+    assert http.post("/v1/chat/completions", json=body).status_code == 200
+
+
+def test_the_openai_sdk_sends_the_order_and_the_mode(client, http, model):
+    """As a user's code would: the extensions in `extra_body`, chat and Responses."""
+    params = SAMPLER_CASES["llama.cpp order"]
+    expected = inspection(http, model, params)
+    sampling = {k: v for k, v in params.items() if k not in ("temperature", "seed")}
+    extra = {**sampling, "logprobs_mode": "processed"}
+    chat = client.chat.completions.create(
+        model=model,
+        messages=STORY,
+        max_tokens=STEPS,
+        temperature=params["temperature"],
+        seed=params["seed"],
+        logprobs=True,
+        top_logprobs=3,
+        extra_body=extra,
+    )
+    assert chat.choices[0].message.content == expected["text"]
+    for token, step in zip(chat.choices[0].logprobs.content, expected["steps"], strict=True):
+        assert math.exp(token.logprob) == pytest.approx(step["sampled_final_prob"], abs=1e-9)
+    response = client.responses.create(
+        model=model,
+        input=STORY[0]["content"],
+        max_output_tokens=STEPS,
+        temperature=params["temperature"],
+        include=["message.output_text.logprobs"],
+        top_logprobs=3,
+        store=False,
+        extra_body={**extra, "seed": params["seed"]},
+    )
+    assert response.output_text == expected["text"]
+    text = response.output[0].content[0]
+    for token, step in zip(text.logprobs, expected["steps"], strict=True):
+        assert math.exp(token.logprob) == pytest.approx(step["sampled_final_prob"], abs=1e-9)

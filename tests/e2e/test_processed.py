@@ -35,20 +35,24 @@ def api(processed_server):
         yield c
 
 
+def agreement_chat(api, **extra) -> dict:
+    """The raw inspection's request as a chat with the top 20 logprobs of each step."""
+    body = {
+        "model": MODEL,
+        "messages": STORY,
+        "max_tokens": AGREEMENT_STEPS,
+        "logprobs": True,
+        "top_logprobs": 20,
+        **AGREEMENT_PARAMS,
+        **extra,
+    }
+    return api.post("/v1/chat/completions", json=body).json()
+
+
 def test_inspector_agrees_with_the_engines_processed_logprobs(raw_inspection, api):
     """The inspector (on the raw server) recomputes vLLM's pipeline from raw numbers; this
     engine reports the distribution it really drew from. Same prompt, parameters, seed."""
-    chat = api.post(
-        "/v1/chat/completions",
-        json={
-            "model": MODEL,
-            "messages": STORY,
-            "max_tokens": AGREEMENT_STEPS,
-            "logprobs": True,
-            "top_logprobs": 20,
-            **AGREEMENT_PARAMS,
-        },
-    ).json()
+    chat = agreement_chat(api)
     assert chat["choices"][0]["message"]["content"] == raw_inspection["text"]
     content = chat["choices"][0]["logprobs"]["content"]
     worst = 0.0
@@ -101,18 +105,7 @@ def test_inspector_agrees_with_the_engine_for_each_sampler(sampler_inspections, 
 def test_raw_logprobs_per_request_on_a_processed_server(raw_inspection, api, spelling):
     """Raw logprobs asked of this engine, which reports processed ones: read through one
     prefill per position, they are the model's own distribution (the raw server's)."""
-    chat = api.post(
-        "/v1/chat/completions",
-        json={
-            "model": MODEL,
-            "messages": STORY,
-            "max_tokens": AGREEMENT_STEPS,
-            "logprobs": True,
-            "top_logprobs": 20,
-            **AGREEMENT_PARAMS,
-            **spelling,
-        },
-    ).json()
+    chat = agreement_chat(api, **spelling)
     assert chat["choices"][0]["message"]["content"] == raw_inspection["text"]
     worst = 0.0
     content = chat["choices"][0]["logprobs"]["content"]
